@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One folder per concern: Sources/Layout (static ABI half), Sources/Cases,
+// Sources/Backends/{Simulated,Live}, Sources/Report, Sources/CLI; the C shim
+// lives at the top level in CShims/ as the mission asks.
+let package = Package(
+    name: "uapi-conform",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "uapi-conform", targets: ["CLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile"],
+                sources: ["uc_syscall.c"], publicHeadersPath: "include"),
+        .target(name: "Layout", path: "Sources/Layout"),
+        .target(name: "Report", dependencies: ["Layout"], path: "Sources/Report"),
+        .target(name: "Cases", dependencies: ["Layout"], path: "Sources/Cases"),
+        .target(name: "SimulatedBackend", dependencies: ["Layout", "Cases"], path: "Sources/Backends/Simulated"),
+        .target(name: "LiveBackend", dependencies: ["Layout", "Cases", "CShims"], path: "Sources/Backends/Live"),
+        .executableTarget(
+            name: "CLI",
+            dependencies: ["Layout", "Report", "Cases", "SimulatedBackend", "LiveBackend",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI"),
+        .testTarget(name: "LayoutTests", dependencies: ["Layout", "Report"], path: "Tests/LayoutTests"),
+        .testTarget(name: "CasesTests", dependencies: ["Layout", "Cases", "SimulatedBackend"], path: "Tests/CasesTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)
