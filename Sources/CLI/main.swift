@@ -5,12 +5,9 @@ let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : ".deps/l
 do {
     let tree = try HeaderTree(path: path)
     let scope = UapiScope(headers: try tree.parse())
-    let t0 = Date()
-    let r = try LayoutProbe(tree: tree, scope: scope).run()
-    print("abis", r.layouts.count, "skipped", r.skipped.map { "\($0.abi.name): \($0.reason)" })
-    print("rejected", r.rejected.map { "\($0.entry): \($0.message)" })
-    print("ioctls", scope.ioctls.map { "\($0.name)->\($0.structName ?? "-")" })
-    print("structs", scope.records.count, "consts", scope.constants.count)
-    if let x = r.layouts.first { for s in x.structs.prefix(200) { print(s.name, s.size, s.align, s.fields.map { "\($0.name)@\($0.offset)/\($0.size)" }.joined(separator: " ")) } }
-    print("time", Date().timeIntervalSince(t0))
+    let r = try LayoutProbe(tree: tree, scope: scope).run(abis: ["x86_64", "i386"])
+    let p = ProfileBuilder.build(name: "linux-7.2", title: "Linux 7.2 (Debian linux-libc-dev 7.2.13-1)", released: true, scope: scope,
+        lp64: r.layouts.first { $0.abi.name == "x86_64" }!, ilp32: r.layouts.first { $0.abi.name == "i386" })
+    let enc = JSONEncoder(); enc.keyEncodingStrategy = .convertToSnakeCase; enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    FileHandle.standardOutput.write(try enc.encode(p))
 } catch { print("error:", error) }

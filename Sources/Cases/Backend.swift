@@ -1,0 +1,87 @@
+/// The syscall boundary every backend implements. A case builds its struct
+/// as bytes and sends `(request, bytes)`; the simulated kernel decodes the
+/// same bytes the live kernel would receive.
+package protocol Backend: AnyObject {
+    /// A short name for reports: "sim", "live".
+    var name: String { get }
+    /// open(2). Returns a descriptor or an errno.
+    func open(_ path: String) -> SyscallResult
+    /// ioctl(2) on `fd`. `arg` is the argument buffer; the kernel may write it
+    /// back. `arg == nil` passes a NULL pointer. Pointers inside the struct
+    /// (`*_uptr`) refer to `UserMemory` buffers the case owns.
+    func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult
+    /// close(2).
+    func close(_ fd: Int32) -> SyscallResult
+}
+
+/// Return value or errno, as the C shim captures them.
+package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
+    package var value: Int
+    package var errno: Int32
+
+    package init(value: Int, errno: Int32) { self.value = value; self.errno = errno }
+    package static func ok(_ v: Int = 0) -> SyscallResult { SyscallResult(value: v, errno: 0) }
+    package static func fail(_ e: Int32) -> SyscallResult { SyscallResult(value: -1, errno: e) }
+
+    package var failed: Bool { value < 0 }
+    package var description: String { failed ? Errno.name(errno) : "OK(\(value))" }
+}
+
+/// User buffers a case hands to the kernel through `*_uptr` fields. The
+/// simulated backend resolves addresses here; the live backend passes real
+/// addresses of the same bytes.
+package final class UserMemory {
+    package private(set) var buffers: [(base: UInt64, bytes: [UInt8])] = []
+    private var nextBase: UInt64 = 0x7f00_0000_0000
+
+    package init() {}
+
+    /// Allocate a buffer; returns its (simulated or real) user address.
+    package func allocate(_ bytes: [UInt8]) -> UInt64 {
+        let base = nextBase
+        nextBase += UInt64((bytes.count + 0xfff) & ~0xfff) + 0x1000
+        buffers.append((base, bytes))
+        return base
+    }
+
+    /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
+    package func read(_ addr: UInt64, _ count: Int) -> [UInt8]? {
+        guard count >= 0 else { return nil }
+        for b in buffers where addr >= b.base && addr + UInt64(count) <= b.base + UInt64(b.bytes.count) {
+            let o = Int(addr - b.base)
+            return Array(b.bytes[o..<o + count])
+        }
+        return count == 0 && addr != 0 ? [] : nil
+    }
+
+    /// Write into a buffer; false (EFAULT) if the range is not owned.
+    @discardableResult
+    package func write(_ addr: UInt64, _ data: [UInt8]) -> Bool {
+        for i in buffers.indices where addr >= buffers[i].base
+            && addr + UInt64(data.count) <= buffers[i].base + UInt64(buffers[i].bytes.count) {
+            let o = Int(addr - buffers[i].base)
+            buffers[i].bytes.replaceSubrange(o..<o + data.count, with: data)
+            return true
+        }
+        return data.isEmpty
+    }
+
+    package func bytes(at base: UInt64) -> [UInt8]? { buffers.first { $0.base == base }?.bytes }
+}
+
+/// Linux errno numbers (asm-generic; the ones the contract uses).
+package enum Errno {
+    package static let EPERM: Int32 = 1, ENOENT: Int32 = 2, EINTR: Int32 = 4, EIO: Int32 = 5, ENXIO: Int32 = 6
+    package static let E2BIG: Int32 = 7, EBADF: Int32 = 9, ENOMEM: Int32 = 12, EACCES: Int32 = 13, EFAULT: Int32 = 14
+    package static let EBUSY: Int32 = 16, EEXIST: Int32 = 17, ENODEV: Int32 = 19, EINVAL: Int32 = 22, ENOSPC: Int32 = 28
+    package static let ENOTTY: Int32 = 25, ERANGE: Int32 = 34, EMSGSIZE: Int32 = 90, EOPNOTSUPP: Int32 = 95
+    package static let EADDRINUSE: Int32 = 98, EOVERFLOW: Int32 = 75, EBADFD: Int32 = 77
+
+    package static let names: [Int32: String] = [
+        1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 9: "EBADF", 12: "ENOMEM",
+        13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 25: "ENOTTY",
+        28: "ENOSPC", 34: "ERANGE", 75: "EOVERFLOW", 77: "EBADFD", 90: "EMSGSIZE", 95: "EOPNOTSUPP", 98: "EADDRINUSE",
+    ]
+    package static func name(_ e: Int32) -> String { names[e] ?? "errno \(e)" }
+    package static func number(_ name: String) -> Int32? { names.first { $0.value == name }?.key }
+}
