@@ -40,6 +40,9 @@ package struct ProfileIoctl: Codable, Sendable, Hashable {
     /// The member IOCTL_OP() names; the kernel's minimum size is its offsetofend.
     package var last: String?
     package var minSize: Int?
+    /// Not in the installed headers: the selftest command of a kernel built
+    /// with CONFIG_IOMMUFD_TEST (drivers/iommu/iommufd/iommufd_test.h).
+    package var testOnly: Bool?
 }
 
 package struct StructShape: Codable, Sendable, Hashable {
