@@ -25,8 +25,9 @@ check: deps build test-cshims test-swift
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)
 
+# Absolute, so a HEADERS given on the command line still holds inside CShims/.
 test-cshims:
-	$(MAKE) -C CShims test
+	$(MAKE) -C CShims test HEADERS=$(abspath $(HEADERS))
 
 bench: deps build
 	scripts/bench.sh
