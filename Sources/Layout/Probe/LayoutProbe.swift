@@ -112,8 +112,9 @@ package struct LayoutProbe: Sendable {
             let base = "\(workDir)/probe-\(abi.name)-\(round)"
             let srcPath = base + ".c"
             FileManager.default.createFile(atPath: srcPath, contents: Data(src.utf8))
-            var args = ["--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-Wno-error", "-ferror-limit=0",
+            let args0 = ["--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-Wno-error", "-ferror-limit=0",
                         "-S", "-emit-llvm", "-O0", "-o", base + ".ll"]
+            var args = args0
             if !tree.overrides.isEmpty { args += ["-I", overrideDir] }
             args += ["-I", tree.root]
             if let a = asmInclude { args += ["-I", a] }
