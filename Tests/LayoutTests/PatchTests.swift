@@ -232,6 +232,33 @@ private let growBaz = """
         ])
     }
 
+    /// Some archives also drop blank lines, so a hunk comes up short on
+    /// context; the tree's blank lines are then allowed to go unmatched.
+    @Test func archiveCopyWithoutBlankLines() throws {
+        let copy = """
+            [PATCH 2/3] demo: add BAZ
+            diff --git a/include/uapi/linux/iommufd.h b/include/uapi/linux/iommufd.h
+            --- a/include/uapi/linux/iommufd.h
+            +++ b/include/uapi/linux/iommufd.h
+            @@ -10,4 +10,5 @@ enum {
+            DEMO_CMD_BAR = 0x82,
+            + DEMO_CMD_BAZ = 0x83,
+            };
+            struct demo_foo {
+            --
+            A signature
+
+            """
+        let series = try PatchSeries.parse(text: copy)
+        #expect(series.patches[0].files[0].hunks[0].missingContextLines == 1)
+        let (tree, applied) = try applyPatch(copy)
+        #expect(try tree.text(of: "linux/iommufd.h")?.contains("\tDEMO_CMD_BAR = 0x82,\n DEMO_CMD_BAZ = 0x83,\n};\n\nstruct demo_foo {") == true)
+        #expect(applied.notes == [
+            "patch 2/3 (demo: add BAZ): hunk #1 of include/uapi/linux/iommufd.h applied ignoring white space and blank lines",
+            "patch 2/3 (demo: add BAZ): 1 context line(s) of include/uapi/linux/iommufd.h missing from the copy (blank lines dropped by a mail archive?)",
+        ])
+    }
+
     @Test func concatenatedMailsWithoutMboxSeparators() throws {
         // Two saved mails back to back, each starting with `From: `.
         let first = addBazCmd.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")

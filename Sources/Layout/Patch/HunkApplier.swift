@@ -48,11 +48,20 @@ package enum HunkApplier {
         package let alreadyApplied: Bool
     }
 
+    /// How strictly a hunk's old lines were compared with the tree.
+    package enum Match: Sendable, Equatable {
+        case exact
+        /// All white space removed (archive copies lose tabs).
+        case ignoringWhitespace
+        /// Also lets blank tree lines go unmatched (archives drop blank lines).
+        case ignoringBlankLines
+    }
+
     /// How a hunk that did apply was placed (for notes).
     package struct Placement: Sendable, Equatable {
         package let hunkNumber: Int
         package let offset: Int
-        package let ignoringWhitespace: Bool
+        package let match: Match
     }
 
     /// Applies every hunk of `file` to `buffer` in order. Hunks cannot overlap
@@ -62,62 +71,89 @@ package enum HunkApplier {
         var minPos = 0
         var placements: [Placement] = []
         for (n, hunk) in file.hunks.enumerated() {
-            let old = hunk.oldLines
-            let new = hunk.newLines
             // A hunk without old lines inserts *after* line oldStart.
-            let stated = old.isEmpty ? hunk.oldStart : max(hunk.oldStart - 1, 0)
+            let stated = hunk.oldLines.isEmpty ? hunk.oldStart : max(hunk.oldStart - 1, 0)
             let expected = stated + drift
-            guard let (pos, loose) = locate(old.map(\.text), in: buffer.lines, near: expected, from: minPos) else {
-                let reverse = locate(new.map(\.text), in: buffer.lines, near: expected, from: minPos) != nil
-                throw Failure(hunkNumber: n + 1, line: expected + 1, alreadyApplied: reverse && !new.isEmpty)
-            }
-            var replacement: [String] = []
-            var j = pos
-            for l in hunk.lines {
-                switch l.kind {
-                // Keep the tree's own context text: archive copies lost its tabs.
-                case .context: replacement.append(buffer.lines[j]); j += 1
-                case .remove: j += 1
-                case .add: replacement.append(l.text)
+            guard let m = locate(hunk.lines, in: buffer.lines, near: expected, from: minPos) else {
+                let reversed = hunk.lines.map { l -> HunkLine in
+                    switch l.kind {
+                    case .add: HunkLine(.remove, l.text)
+                    case .remove: HunkLine(.add, l.text)
+                    case .context: l
+                    }
                 }
+                let already = !hunk.newLines.isEmpty && locate(reversed, in: buffer.lines, near: expected, from: minPos) != nil
+                throw Failure(hunkNumber: n + 1, line: expected + 1, alreadyApplied: already)
             }
-            let reachedEnd = pos + old.count == buffer.lines.count
-            buffer.lines.replaceSubrange(pos..<(pos + old.count), with: replacement)
+            let reachedEnd = m.pos + m.span == buffer.lines.count
+            buffer.lines.replaceSubrange(m.pos..<(m.pos + m.span), with: m.replacement)
             if reachedEnd {
-                buffer.endsWithNewline = !(new.last?.noNewlineAtEnd ?? false)
+                buffer.endsWithNewline = !(hunk.newLines.last?.noNewlineAtEnd ?? false)
             }
-            if pos != expected || loose {
-                placements.append(Placement(hunkNumber: n + 1, offset: pos - expected, ignoringWhitespace: loose))
+            if m.pos != expected || m.match != .exact {
+                placements.append(Placement(hunkNumber: n + 1, offset: m.pos - expected, match: m.match))
             }
-            drift = pos - stated + (new.count - old.count)
-            minPos = pos + new.count
+            drift = m.pos - stated + (m.replacement.count - m.span)
+            minPos = m.pos + m.replacement.count
         }
         return placements
     }
 
-    /// Where `block` occurs: exact comparison at any offset (nearest first),
-    /// then the same with all white space removed. Returns (index, loose).
-    static func locate(_ block: [String], in lines: [String], near expected: Int, from minPos: Int) -> (Int, Bool)? {
-        let last = lines.count - block.count
-        guard last >= minPos else { return nil }
-        let start = min(max(expected, minPos), last)
-        if block.isEmpty { return (start, false) }
-        func search(_ hay: [String], _ needle: [String]) -> Int? {
-            func matches(_ p: Int) -> Bool {
-                for k in 0..<needle.count where hay[p + k] != needle[k] { return false }
-                return true
-            }
-            let span = max(start - minPos, last - start)
-            for d in 0...span {
-                if start + d <= last, matches(start + d) { return start + d }
-                if d > 0, start - d >= minPos, matches(start - d) { return start - d }
-            }
-            return nil
+    static func squeeze(_ s: String) -> String { s.filter { !$0.isWhitespace } }
+
+    /// Where the hunk's old side occurs: exact comparison at any offset
+    /// (nearest first), then with white space removed, then also skipping
+    /// blank tree lines. Returns the tree lines covered and their replacement.
+    static func locate(_ hunk: [HunkLine], in lines: [String], near expected: Int, from minPos: Int)
+        -> (pos: Int, span: Int, replacement: [String], match: Match)? {
+        let oldCount = hunk.filter { $0.kind != .add }.count
+        if oldCount == 0 {
+            guard minPos <= lines.count else { return nil }
+            return (min(max(expected, minPos), lines.count), 0, hunk.map(\.text), .exact)
         }
-        if let p = search(lines, block) { return (p, false) }
-        func squeeze(_ s: String) -> String { s.filter { !$0.isWhitespace } }
-        if let p = search(lines.map(squeeze), block.map(squeeze)) { return (p, true) }
+        var squeezed: [String] = []
+        for match in [Match.exact, .ignoringWhitespace, .ignoringBlankLines] {
+            if match == .ignoringWhitespace { squeezed = lines.map(squeeze) }
+            // Skipping blank lines can make the covered span shorter or longer.
+            let last = match == .ignoringBlankLines ? lines.count - 1 : lines.count - oldCount
+            guard last >= minPos else { continue }
+            let start = min(max(expected, minPos), last)
+            for d in 0...max(start - minPos, last - start) {
+                for p in d == 0 ? [start] : [start + d, start - d] where p >= minPos && p <= last {
+                    if let r = align(hunk, lines, squeezed, at: p, match) { return (p, r.span, r.replacement, match) }
+                }
+            }
+        }
         return nil
+    }
+
+    /// Matches the hunk's old lines against the tree from `p` and builds the
+    /// new text. Context comes from the tree, not the patch: archive copies
+    /// lost its tabs.
+    static func align(_ hunk: [HunkLine], _ lines: [String], _ squeezed: [String], at p: Int, _ match: Match)
+        -> (span: Int, replacement: [String])? {
+        var j = p
+        var out: [String] = []
+        for l in hunk {
+            if l.kind == .add { out.append(l.text); continue }
+            let want = match == .exact ? l.text : squeeze(l.text)
+            if match == .ignoringBlankLines {
+                if want.isEmpty {
+                    // A blank hunk line takes a blank tree line if there is one.
+                    if j < lines.count, squeezed[j].isEmpty {
+                        if l.kind == .context { out.append(lines[j]) }
+                        j += 1
+                    }
+                    continue
+                }
+                // Blank tree lines the copy lost stay as context.
+                while j < lines.count, squeezed[j].isEmpty { out.append(lines[j]); j += 1 }
+            }
+            guard j < lines.count, (match == .exact ? lines[j] : squeezed[j]) == want else { return nil }
+            if l.kind == .context { out.append(lines[j]) }
+            j += 1
+        }
+        return (j - p, out)
     }
 
     /// Result of applying a series to the uAPI headers.
@@ -159,9 +195,13 @@ package enum HunkApplier {
                 var buffer = Buffer(text: now ?? "")
                 do throws(Failure) {
                     for p in try apply(file, to: &buffer) {
-                        var how = p.offset == 0 ? "" : "at offset \(p.offset)"
-                        if p.ignoringWhitespace { how += (how.isEmpty ? "" : ", ") + "ignoring white space" }
-                        result.notes.append("\(label): hunk #\(p.hunkNumber) of \(file.path) applied \(how)")
+                        var how = p.offset == 0 ? [] : ["at offset \(p.offset)"]
+                        switch p.match {
+                        case .exact: break
+                        case .ignoringWhitespace: how.append("ignoring white space")
+                        case .ignoringBlankLines: how.append("ignoring white space and blank lines")
+                        }
+                        result.notes.append("\(label): hunk #\(p.hunkNumber) of \(file.path) applied \(how.joined(separator: ", "))")
                     }
                 } catch {
                     let why = error.alreadyApplied ? " (its result is already there: was the patch applied already?)" : ""
@@ -170,6 +210,10 @@ package enum HunkApplier {
                 let skipped = file.hunks.reduce(0) { $0 + $1.skippedLines }
                 if skipped > 0 {
                     result.notes.append("\(label): skipped \(skipped) line(s) of comment text inside hunks of \(file.path)")
+                }
+                let missing = file.hunks.reduce(0) { $0 + $1.missingContextLines }
+                if missing > 0 {
+                    result.notes.append("\(label): \(missing) context line(s) of \(file.path) missing from the copy (blank lines dropped by a mail archive?)")
                 }
                 current[key] = .some(buffer.text)
                 result.patched[key] = buffer.text

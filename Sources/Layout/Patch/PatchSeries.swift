@@ -26,6 +26,9 @@ package struct Hunk: Sendable, Equatable {
     /// Archive text lines found inside the hunk that cannot be part of it
     /// (a reviewer's comment between added lines); they were skipped.
     package var skippedLines: Int = 0
+    /// Context lines the header counts but the copy lacks (archives drop
+    /// blank lines); the applier then lets blank lines of the tree go unmatched.
+    package var missingContextLines: Int = 0
 
     package var oldLines: [HunkLine] { lines.filter { $0.kind != .add } }
     package var newLines: [HunkLine] { lines.filter { $0.kind != .remove } }
@@ -339,18 +342,31 @@ private struct Parser {
         var hunk = Hunk(oldStart: h.oldStart, oldCount: h.oldCount, newStart: h.newStart, newCount: h.newCount,
                         section: h.section, lines: [], patchLine: lineNo)
         var oldLeft = h.oldCount, newLeft = h.newCount
+        // No ` `-prefixed line so far: this may be a list-archive copy.
+        var archiveCopy = true
         i += 1
         func ranOut(_ why: String) -> InputError {
             InputError("line \(i + 1): hunk #\(hunkNo) of \(file.path) (line \(lineNo)) \(why) with \(oldLeft) old and \(newLeft) new lines still to come")
         }
+        /// Where a hunk that is still short stops: an archive copy may only
+        /// have lost context lines (as many old as new); anything else is an error.
+        func cutOff(_ why: String) throws {
+            guard archiveCopy, oldLeft == newLeft else { throw ranOut(why) }
+            hunk.missingContextLines = oldLeft
+            oldLeft = 0; newLeft = 0
+        }
         while oldLeft > 0 || newLeft > 0 {
             guard i < lines.count else {
                 i = lines.count - 1  // name the last line, not one past it
-                throw ranOut("is cut off by the end of the file")
+                try cutOff("is cut off by the end of the file")
+                i = lines.count
+                break
             }
             let l = lines[i]
-            if l.hasPrefix("@@") || l.hasPrefix("diff --git ") || isMboxSeparator(i) {
-                throw ranOut("is cut off by '\(Parser.clip(l))'")
+            if l.hasPrefix("@@") || l.hasPrefix("diff --git ") || isMboxSeparator(i)
+                || (archiveCopy && (l == "--" || l == "-- ")) {
+                try cutOff("is cut off by '\(Parser.clip(l))'")
+                break
             }
             switch l.first {
             case "+":
@@ -362,6 +378,7 @@ private struct Parser {
             case "\\":
                 markNoNewline(&hunk)
             case " ":
+                archiveCopy = false
                 guard oldLeft > 0, newLeft > 0 else { throw ranOut("has a context line that does not fit") }
                 hunk.lines.append(HunkLine(.context, String(l.dropFirst()))); oldLeft -= 1; newLeft -= 1
             default:
