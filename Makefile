@@ -1,6 +1,6 @@
 # uapi-conform: `make` fetches the headers, builds, and runs the main job;
 # `make check` runs every test (Swift tests and the C shim's cmocka tests).
-SWIFT        ?= swift
+SWIFT        ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
@@ -25,8 +25,9 @@ check: deps build test-cshims test-swift
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)
 
+# Absolute, so a HEADERS given on the command line still holds inside CShims/.
 test-cshims:
-	$(MAKE) -C CShims test
+	$(MAKE) -C CShims test HEADERS=$(abspath $(HEADERS))
 
 bench: deps build
 	scripts/bench.sh

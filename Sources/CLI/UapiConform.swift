@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Layout
+import Report
+
+@main
+struct Main {
+    /// Bad input is one line on stderr and exit status 2 (argument-parser
+    /// would use 64 for usage errors); help and --version exit 0.
+    static func main() {
+        do {
+            var command = try UapiConform.parseAsRoot()
+            try command.run()
+        } catch let e as InputError {
+            FileHandle.standardError.write(Data("uapi-conform: error: \(e.message)\n".utf8))
+            exit(2)
+        } catch let e as ExitCode {
+            exit(e.rawValue)
+        } catch {
+            let code = UapiConform.exitCode(for: error)
+            if code == .success {
+                print(UapiConform.fullMessage(for: error))
+                exit(0)
+            }
+            let msg = UapiConform.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("uapi-conform: error: \(msg)\n".utf8))
+            exit(2)
+        }
+    }
+}
+
+struct UapiConform: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uapi-conform",
+        abstract: "Conformance suite for the Linux iommufd/vfio user API (TSM / TEE-IO ioctls included).",
+        discussion: """
+        abi      struct layouts, ioctl numbers and design rules on every Linux ABI, against a header tree, a patch or a version profile
+        rules    the design rules with why and where they come from
+        Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
+        """,
+        version: "0.1.0",
+        subcommands: [AbiCommand.self, RulesCommand.self])
+}
+
+/// Options every command that reads headers or profiles shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Include folder with linux/iommufd.h (make headers_install output, /usr/include, or an unpacked linux-libc-dev). Default: .deps/linux-libc-dev/usr/include.")
+    var headers: String?
+
+    @Option(name: .long, help: "Folder holding profiles/ (default: ./fixtures or the one next to the build).")
+    var fixtures: String?
+
+    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
+    var format: String = "text"
+
+    func headerPath() throws -> String {
+        if let headers { return headers }
+        let fallback = ".deps/linux-libc-dev/usr/include"
+        guard FileManager.default.fileExists(atPath: fallback + "/linux/iommufd.h") else {
+            throw InputError("no header tree given and \(fallback) is missing: run `make deps` or pass --headers DIR")
+        }
+        return fallback
+    }
+
+    func outputFormat() throws -> OutputFormat {
+        guard let f = OutputFormat(rawValue: format) else {
+            throw InputError("unknown format '\(format)'; use text, json, ktap or junit")
+        }
+        return f
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+package enum OutputFormat: String, CaseIterable, Sendable { case text, json, ktap, junit }
+
+/// Shared pieces of the four output formats.
+package enum Output {
+    /// Colour only on a terminal, and never with NO_COLOR set.
+    package static var useColour: Bool {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    package static func paint(_ s: String, _ code: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    package static func xml(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// KTAP descriptions and diagnostics must stay on one line.
+    package static func ktapLine(_ s: String) -> String {
+        s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "#", with: "no.")
+    }
+
+    package static func json(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]),
+              let s = String(data: data, encoding: .utf8) else { return "{}" }
+        return s
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what building and testing needs on a Debian machine (idempotent):
+# cmocka for the shim's tests, make/gcc/libc headers, the archive keyring and
+# CA bundle the sid header download uses. Swift comes from /opt/swift when it
+# is not on PATH already. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+needed=(libcmocka-dev make gcc libc6-dev ca-certificates debian-archive-keyring)
+missing=()
+for p in "${needed[@]}"; do
+	dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update
+	$sudo apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+fi
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+	echo "error: no Swift 6 toolchain on PATH or at /opt/swift/usr/bin" >&2
+	exit 1
+fi
