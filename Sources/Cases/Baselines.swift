@@ -71,12 +71,12 @@ package enum Baselines {
                      ids: ["dev_id": .init(), "pt_id": .init(unknown: .EINVAL, wrongRef: "idev", wrongType: .EINVAL)],
                      reference: C + " (0x89); §5.2 pt_id → EINVAL"),
             Baseline(ioctl: "IOMMU_GET_HW_INFO", setup: [.idev], fields: ["dev_id": r("idev")], ids: ["dev_id": .init()], reference: C + " (0x8a)"),
-            Baseline(ioctl: "IOMMU_HWPT_SET_DIRTY_TRACKING", setup: [.hwpt], fields: ["hwpt_id": r("hwpt")],
+            Baseline(ioctl: "IOMMU_HWPT_SET_DIRTY_TRACKING", setup: [.dirtyHwpt], fields: ["hwpt_id": r("dirty_hwpt")],
                      ids: ["hwpt_id": .init()], reference: C + " (0x8b)"),
-            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.hwpt],
-                     fields: ["hwpt_id": r("hwpt"), "iova": i(Fixed.iova), "length": i(Fixed.page * 8), "page_size": i(Fixed.page), "data": .buffer(8)],
+            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.dirtyHwpt],
+                     fields: ["hwpt_id": r("dirty_hwpt"), "iova": i(Fixed.iova), "length": i(Fixed.page * 8), "page_size": i(Fixed.page), "data": .buffer(8)],
                      ids: ["hwpt_id": .init()], reference: C + " (0x8c)"),
-            Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu], fields: ["hwpt_id": r("viommu"), "data_type": i(0xdead_beef)],
+            Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu], fields: ["hwpt_id": r("viommu"), "data_type": i(0xdead_beef), "entry_num": i(1), "entry_len": i(8), "data_uptr": .buffer(8)],
                      ids: ["hwpt_id": .init(wrongType: .EINVAL)], reference: C + " (0x8d); §5.2"),
             Baseline(ioctl: "IOMMU_FAULT_QUEUE_ALLOC", setup: [], fields: [:],
                      outputs: [.init("out_fault_id", .object), .init("out_fault_fd", .fd)], reference: C + " (0x8e)"),
@@ -138,7 +138,7 @@ package enum Baselines {
     }
 
     package enum PostV5 {
-        /// The tvm_arch the simulated TSM device reports (TDX).
-        package static let arch: UInt64 = 3
+        /// The tvm_arch of the TSM behind vfio0 (the simulator's is SEV = 2).
+        package static let arch: UInt64 = 2
     }
 }

@@ -150,6 +150,13 @@ package enum Handwritten {
                        Call("IOMMU_VDEVICE_ALLOC", ["viommu_id": r("pci_viommu"), "dev_id": r("pci_idev"), "virt_id": i(Fixed.pciVirtId)],
                             outputs: [.init("out_vdevice_id", .object, name: "vdevice2")])],
               Call("IOMMU_VDEVICE_TSM_REQ", ["vdevice_id": r("vdevice2"), "scope": i(0)], expect: .ENXIO), R + " (teardown unbinds); §10 TSM_REQ step 5"),
+            c(p + "second_bind", "BIND of an already bound vDEVICE returns 0 and changes nothing", profiles: ps, setup: [.boundVdevice],
+              op(1, r("bound_vdevice"), expect: .ok), R + " step 5 (tsm_bind result passed through); seed 001 (repeated bind handled safely)"),
+            c(p + "unbind_unbound", "UNBIND of a never-bound vDEVICE", profiles: ps, setup: [.pciVdevice],
+              op(2, r("pci_vdevice"), expect: .ok), H + "§5 (unbind of an unbound device → 0); seed 001"),
+            c("vfio.device_feature.dma_buf.while_bound", "DMA_BUF export of a TSM-bound device's BAR", profiles: ps, setup: [.boundVdevice],
+              Call("VFIO_DEVICE_FEATURE", ["flags": i(0x10000 | 11)], payload: dmaBufPayload(), target: .vfio, expect: .EBUSY),
+              "seed 000 (bind claims the regions exclusively); contract §5.7 state conflict → EBUSY (inferred)"),
             c(p + "rebind_after_unbind", "BIND, UNBIND, BIND again", profiles: ps, setup: [.boundVdevice],
               before: [op(2, r("bound_vdevice"), expect: .ok)], op(1, r("pci_vdevice"), expect: .ok), R),
         ]
@@ -185,6 +192,13 @@ package enum Handwritten {
               before: [Call("IOMMU_VDEVICE_TSM_OP", ["type": i(2), "vdevice_id": bound])], req(bound, expect: .ENXIO), R + " step 5"),
             c(p + "nokvm_unbound", "INFO on vfio1's vDEVICE (never bound)", profiles: ps, setup: [.nokvmVdevice], req(r("nokvm_vdevice"), expect: .ENXIO), R + " step 5"),
         ]
+    }
+
+    static func dmaBufPayload() -> [UInt8] {
+        var p = [UInt8](repeating: 0, count: 32)
+        CompiledCall.store(1, into: &p, at: 12, width: 4)
+        CompiledCall.store(4096, into: &p, at: 24, width: 8)
+        return p
     }
 
     // MARK: TSM v2

@@ -78,6 +78,8 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     case idev
     /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, NEST_PARENT) → $hwpt
     case hwpt
+    /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, DIRTY_TRACKING) → $dirty_hwpt
+    case dirtyHwpt = "dirty_hwpt"
     /// IOMMU_VIOMMU_ALLOC(dev=$idev, hwpt=$hwpt, SELFTEST) → $viommu
     case viommu
     /// IOMMU_VDEVICE_ALLOC(viommu=$viommu, dev=$idev, virt_id=0x99) → $vdevice
@@ -104,7 +106,7 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
         switch self {
         case .ioas, .fault, .vfio: return []
         case .map, .idev: return [.ioas]
-        case .hwpt: return [.ioas, .idev]
+        case .hwpt, .dirtyHwpt: return [.ioas, .idev]
         case .viommu: return [.ioas, .idev, .hwpt]
         case .vdevice: return [.ioas, .idev, .hwpt, .viommu]
         case .pciIdev: return [.vfio]
@@ -124,7 +126,7 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
         return out
     }
 
-    package var needsMock: Bool { [.idev, .hwpt, .viommu, .vdevice].contains(self) }
+    package var needsMock: Bool { [.idev, .hwpt, .dirtyHwpt, .viommu, .vdevice].contains(self) }
     package var needsTsmDevice: Bool { [.vfio, .pciIdev, .pciAttach, .pciHwpt, .pciViommu, .pciVdevice, .boundVdevice, .nokvmVdevice].contains(self) }
     /// Names this step defines for `$name` references.
     package var defines: [String] {
@@ -134,6 +136,7 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
         case .fault: return ["fault"]
         case .idev: return ["stdev", "mock_hwpt", "idev"]
         case .hwpt: return ["hwpt"]
+        case .dirtyHwpt: return ["dirty_hwpt"]
         case .viommu: return ["viommu"]
         case .vdevice: return ["vdevice"]
         case .vfio: return ["vfio"]

@@ -17,9 +17,10 @@ package enum Fixed {
     package static let pciVirtId: UInt64 = 0x42
     package static let testOpMockDomain: UInt64 = 2
     package static let viommuTypeSelftest: UInt64 = 0xdead_beef
-    /// vIOMMU type for the PCI chain: not the selftest type (the PCI device
-    /// is not behind the mock IOMMU). ARM SMMUv3 = 1.
-    package static let pciViommuType: UInt64 = 1
+    /// vIOMMU type for the PCI chain. The simulator puts every device behind
+    /// one selftest-modelled IOMMU driver, so this is the SELFTEST type; a
+    /// live run on real hardware sets the driver's type here.
+    package static let pciViommuType: UInt64 = 0xdead_beef
     package static let largeId: UInt64 = 0x7fff_fff0
 }
 
@@ -47,6 +48,9 @@ extension SetupStep {
         case .hwpt:
             return [.call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(1), "dev_id": .ref("idev"), "pt_id": .ref("ioas")],
                                outputs: [.init("out_hwpt_id", .object, name: "hwpt")]))]
+        case .dirtyHwpt:
+            return [.call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(2), "dev_id": .ref("idev"), "pt_id": .ref("ioas")],
+                               outputs: [.init("out_hwpt_id", .object, name: "dirty_hwpt")]))]
         case .viommu:
             return [.call(Call("IOMMU_VIOMMU_ALLOC", ["type": .int(Fixed.viommuTypeSelftest), "dev_id": .ref("idev"), "hwpt_id": .ref("hwpt")],
                                outputs: [.init("out_viommu_id", .object, name: "viommu")]))]
