@@ -86,7 +86,15 @@ package enum CaseFile {
                 }
             }
             let nullArg = (o["null"] as? Bool) ?? false
-            let call = Call(ioctl, fields, size: size, tail: tail, nullArg: nullArg, target: target, expect: expect)
+            // Objects and fds the call creates are released at teardown.
+            let st = withIoctl.first!.structure(withIoctl.first!.ioctl(ioctl)!.struct)
+            let outputs: [Call.Output] = ioctl == "VFIO_DEVICE_BIND_IOMMUFD" ? [] : (st?.lp64.fields ?? []).compactMap { f in
+                guard f.name.hasPrefix("out_") else { return nil }
+                if f.name.hasSuffix("_fd") { return .init(f.name, .fd) }
+                if f.name.hasSuffix("_id") && ioctl != "IOMMU_TEST_CMD" { return .init(f.name, .object) }
+                return nil
+            }
+            let call = Call(ioctl, fields, size: size, tail: tail, nullArg: nullArg, target: target, expect: expect, outputs: outputs)
             out.append(ConformanceCase(id: id, setup: setup, call: call, reference: (o["reference"] as? String) ?? name,
                                        summary: (o["summary"] as? String) ?? ""))
         }
