@@ -1,0 +1,254 @@
+import Layout
+
+/// What a call must return: "OK" (0), "OK(n)" (a positive return such as a
+/// residue), "OK(*)" (any non-negative value: a new fd, a residue the
+/// backend chooses) or an errno.
+package enum Outcome: Sendable, Hashable, CustomStringConvertible {
+    case ok
+    case okValue(Int)
+    case okAny
+    case errno(Int32)
+
+    package var description: String {
+        switch self {
+        case .ok: return "OK"
+        case .okValue(let n): return "OK(\(n))"
+        case .okAny: return "OK(*)"
+        case .errno(let e): return Errno.name(e)
+        }
+    }
+
+    package func matches(_ r: SyscallResult) -> Bool {
+        switch self {
+        case .ok: return r.value == 0 && !r.failed
+        case .okValue(let n): return !r.failed && r.value == n
+        case .okAny: return !r.failed
+        case .errno(let e): return r.failed && r.errno == e
+        }
+    }
+
+    package var succeeds: Bool { if case .errno = self { return false }; return true }
+
+    /// Parses "OK", "OK(3)", "OK(*)" or an errno name; nil if unknown.
+    package init?(_ text: String) {
+        if text == "OK" { self = .ok; return }
+        if text == "OK(*)" { self = .okAny; return }
+        if text.hasPrefix("OK("), text.hasSuffix(")"), let n = Int(text.dropFirst(3).dropLast()) { self = .okValue(n); return }
+        guard let e = Errno.number(text) else { return nil }
+        self = .errno(e)
+    }
+
+    package static let EINVAL = Outcome.errno(Errno.EINVAL), ENOENT = Outcome.errno(Errno.ENOENT)
+    package static let EOPNOTSUPP = Outcome.errno(Errno.EOPNOTSUPP), E2BIG = Outcome.errno(Errno.E2BIG)
+    package static let EFAULT = Outcome.errno(Errno.EFAULT), ENOTTY = Outcome.errno(Errno.ENOTTY)
+    package static let ENODEV = Outcome.errno(Errno.ENODEV), ENXIO = Outcome.errno(Errno.ENXIO)
+    package static let EOVERFLOW = Outcome.errno(Errno.EOVERFLOW), EBUSY = Outcome.errno(Errno.EBUSY)
+    package static let EEXIST = Outcome.errno(Errno.EEXIST), EBADF = Outcome.errno(Errno.EBADF)
+}
+
+/// A field's value in a case: a number (stored as the field's bit pattern),
+/// a reference to a setup object or fd (`$ioas`, `$iommufd`), or a zeroed
+/// user buffer of n bytes whose address is filled in at run time.
+package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
+    case int(UInt64)
+    case ref(String)
+    case buffer(Int)
+
+    package static func neg(_ v: Int64) -> FieldValue { .int(UInt64(bitPattern: v)) }
+
+    package var description: String {
+        switch self {
+        case .int(let v): return v > 0xffff ? "0x" + String(v, radix: 16) : "\(v)"
+        case .ref(let n): return "$" + n
+        case .buffer(let n): return "buf[\(n)]"
+        }
+    }
+}
+
+/// Objects a case creates before its call, through the same ioctls a live
+/// run uses. Each step needs the ones before it in `SetupStep.chain`.
+package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
+    /// IOMMU_IOAS_ALLOC → $ioas
+    case ioas
+    /// IOMMU_IOAS_MAP of one page at 0x1000000 in $ioas (FIXED_IOVA|R|W)
+    case map
+    /// IOMMU_FAULT_QUEUE_ALLOC → $fault (an object of a type no other field takes)
+    case fault
+    /// IOMMU_TEST_CMD MOCK_DOMAIN(id=$ioas) → $stdev, $mock_hwpt, $idev
+    case idev
+    /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, NEST_PARENT) → $hwpt
+    case hwpt
+    /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, DIRTY_TRACKING) → $dirty_hwpt
+    case dirtyHwpt = "dirty_hwpt"
+    /// IOMMU_VIOMMU_ALLOC(dev=$idev, hwpt=$hwpt, SELFTEST) → $viommu
+    case viommu
+    /// IOMMU_VDEVICE_ALLOC(viommu=$viommu, dev=$idev, virt_id=0x99) → $vdevice
+    case vdevice
+    /// open(/dev/vfio/devices/vfio0) → $vfio (device fd, not yet bound)
+    case vfio
+    /// VFIO_DEVICE_BIND_IOMMUFD → $pci_idev
+    case pciIdev = "pci_idev"
+    /// VFIO_DEVICE_ATTACH_IOMMUFD_PT(pt=$ioas)
+    case pciAttach = "pci_attach"
+    /// IOMMU_HWPT_ALLOC(dev=$pci_idev, pt=$ioas, NEST_PARENT) → $pci_hwpt
+    case pciHwpt = "pci_hwpt"
+    /// IOMMU_VIOMMU_ALLOC(dev=$pci_idev, hwpt=$pci_hwpt) → $pci_viommu
+    case pciViommu = "pci_viommu"
+    /// IOMMU_VDEVICE_ALLOC on vfio0 → $pci_vdevice
+    case pciVdevice = "pci_vdevice"
+    /// IOMMU_VDEVICE_TSM_OP BIND on $pci_vdevice (alias $bound_vdevice)
+    case boundVdevice = "bound_vdevice"
+    /// The same chain on vfio1 (PCI + TSM, no KVM) → $nokvm_vdevice
+    case nokvmVdevice = "nokvm_vdevice"
+
+    /// Steps `self` depends on, in creation order (not including self).
+    package var prerequisites: [SetupStep] {
+        switch self {
+        case .ioas, .fault, .vfio: return []
+        case .map, .idev: return [.ioas]
+        case .hwpt, .dirtyHwpt: return [.ioas, .idev]
+        case .viommu: return [.ioas, .idev, .hwpt]
+        case .vdevice: return [.ioas, .idev, .hwpt, .viommu]
+        case .pciIdev: return [.vfio]
+        case .pciAttach: return [.ioas, .vfio, .pciIdev]
+        case .pciHwpt: return [.ioas, .vfio, .pciIdev, .pciAttach]
+        case .pciViommu: return [.ioas, .vfio, .pciIdev, .pciAttach, .pciHwpt]
+        case .pciVdevice: return [.ioas, .vfio, .pciIdev, .pciAttach, .pciHwpt, .pciViommu]
+        case .boundVdevice: return SetupStep.pciVdevice.prerequisites + [.pciVdevice]
+        case .nokvmVdevice: return [.ioas]
+        }
+    }
+
+    /// The setup a list of steps expands to, dependencies first, each once.
+    package static func chain(_ steps: [SetupStep]) -> [SetupStep] {
+        var out: [SetupStep] = []
+        for s in steps { for d in s.prerequisites + [s] where !out.contains(d) { out.append(d) } }
+        return out
+    }
+
+    package var needsMock: Bool { [.idev, .hwpt, .dirtyHwpt, .viommu, .vdevice].contains(self) }
+    package var needsTsmDevice: Bool { [.vfio, .pciIdev, .pciAttach, .pciHwpt, .pciViommu, .pciVdevice, .boundVdevice, .nokvmVdevice].contains(self) }
+    /// Names this step defines for `$name` references.
+    package var defines: [String] {
+        switch self {
+        case .ioas: return ["ioas"]
+        case .map: return []
+        case .fault: return ["fault"]
+        case .idev: return ["stdev", "mock_hwpt", "idev"]
+        case .hwpt: return ["hwpt"]
+        case .dirtyHwpt: return ["dirty_hwpt"]
+        case .viommu: return ["viommu"]
+        case .vdevice: return ["vdevice"]
+        case .vfio: return ["vfio"]
+        case .pciIdev: return ["pci_idev"]
+        case .pciAttach: return []
+        case .pciHwpt: return ["pci_hwpt"]
+        case .pciViommu: return ["pci_viommu"]
+        case .pciVdevice: return ["pci_vdevice"]
+        case .boundVdevice: return ["bound_vdevice"]
+        case .nokvmVdevice: return ["vfio1", "nokvm_idev", "nokvm_hwpt", "nokvm_viommu", "nokvm_vdevice"]
+        }
+    }
+    /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
+    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + ["iommufd", "vdevice2"])
+    /// The step that defines a name.
+    package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
+}
+
+/// What a case needs from the system under test; unmet → SKIP with a reason.
+package struct Requirements: Sendable, Hashable {
+    /// Profiles the case applies to; nil = every profile that has the ioctl.
+    package var profiles: Set<String>?
+    /// Needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD MOCK_DOMAIN).
+    package var mockDevice = false
+    /// Needs a PCI device with a TSM (vfio0 on the simulator).
+    package var tsmDevice = false
+    /// Capabilities such as "CAP_SYS_RESOURCE".
+    package var capabilities: Set<String> = []
+
+    package init(profiles: Set<String>? = nil, mockDevice: Bool = false, tsmDevice: Bool = false, capabilities: Set<String> = []) {
+        self.profiles = profiles; self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    }
+}
+
+/// Which descriptor the call goes to.
+package enum CallTarget: String, Sendable, Hashable {
+    case iommufd
+    /// The vfio0 device fd ($vfio).
+    case vfio
+    /// The vfio1 device fd (PCI + TSM, no KVM), opened by `nokvm_vdevice`.
+    case vfio1
+}
+
+/// One ioctl as data: fields by name, on the profile's LP64 layout.
+package struct Call: Sendable, Hashable {
+    package var ioctl: String
+    package var fields: [String: FieldValue]
+    /// The struct's size word; nil = sizeof(struct) (+ tail, + payload).
+    package var size: Int?
+    /// Bytes appended after the struct (past sizeof), counted in the size.
+    package var tail: [UInt8]
+    /// Bytes after the struct that belong to it (a flexible-array payload).
+    package var payload: [UInt8]
+    /// Bytes set directly (an implicit hole no field names): offset → byte.
+    package var rawBytes: [Int: UInt8] = [:]
+    /// Pass a NULL argument instead of the struct.
+    package var nullArg: Bool
+    package var target: CallTarget
+    package var expect: Outcome
+    /// A setup name this call destroys when it succeeds (IOMMU_DESTROY of $ioas).
+    package var consumes: String?
+    /// Output fields the runner must clean up on success: field → what it
+    /// holds ("object" ids go to IOMMU_DESTROY, "fd" values are closed), and
+    /// the `$name` later calls may use.
+    package var outputs: [Output]
+
+    package struct Output: Sendable, Hashable {
+        package var field: String
+        package var kind: Kind
+        package var name: String?
+        /// object: IOMMU_DESTROY at teardown; fd: close the fd in the field;
+        /// returnedFd: close the ioctl's return value; implicit: only name it
+        /// (released with its owner: the mock's device and auto HWPT, a vfio bind).
+        package enum Kind: String, Sendable, Hashable { case object, fd, returnedFd, implicit }
+        package init(_ field: String, _ kind: Kind, name: String? = nil) { self.field = field; self.kind = kind; self.name = name }
+    }
+
+    package init(_ ioctl: String, _ fields: [String: FieldValue] = [:], size: Int? = nil, tail: [UInt8] = [],
+                 payload: [UInt8] = [], nullArg: Bool = false, target: CallTarget = .iommufd, expect: Outcome = .ok,
+                 consumes: String? = nil, outputs: [Output] = []) {
+        self.ioctl = ioctl; self.fields = fields; self.size = size; self.tail = tail; self.payload = payload
+        self.nullArg = nullArg; self.target = target; self.expect = expect; self.consumes = consumes; self.outputs = outputs
+    }
+}
+
+/// A conformance case: a stable dotted id, requirements, setup, optional
+/// preparatory calls that must succeed as stated, and the call under test
+/// with its expected outcome (per profile where it differs).
+package struct ConformanceCase: Sendable, Hashable {
+    package var id: String
+    package var requirements: Requirements
+    package var setup: [SetupStep]
+    /// Calls after setup and before the checked call (a bind, a destroy);
+    /// a mismatch there is a setup failure, not the verdict.
+    package var before: [Call]
+    package var call: Call
+    /// Expected outcome overrides per profile name; `call.expect` otherwise.
+    package var expectByProfile: [String: Outcome]
+    /// Note section or seed file + line the expectation comes from.
+    package var reference: String
+    /// One line for humans (`explain`, reports).
+    package var summary: String
+
+    package init(id: String, requirements: Requirements = Requirements(), setup: [SetupStep] = [], before: [Call] = [],
+                 call: Call, expectByProfile: [String: Outcome] = [:], reference: String, summary: String = "") {
+        self.id = id; self.requirements = requirements; self.setup = setup; self.before = before; self.call = call
+        self.expectByProfile = expectByProfile; self.reference = reference; self.summary = summary
+        let chain = SetupStep.chain(setup)
+        if chain.contains(where: \.needsMock) { self.requirements.mockDevice = true }
+        if chain.contains(where: \.needsTsmDevice) || call.target == .vfio { self.requirements.tsmDevice = true }
+    }
+
+    package var ioctl: String { call.ioctl }
+    package func expected(for profile: String) -> Outcome { expectByProfile[profile] ?? call.expect }
+}

@@ -1,0 +1,278 @@
+import Layout
+
+/// What the system under test offers. The simulated backend offers
+/// everything; a live backend fills this from a probe (/sys/bus/iommufd_mock,
+/// the vfio device list, the process's capabilities).
+package struct CapabilityProbe: Sendable, Hashable {
+    /// CONFIG_IOMMUFD_TEST: IOMMU_TEST_CMD and its MOCK_DOMAIN device.
+    package var mockDevice: Bool
+    /// A TSM-capable PCI device bound to vfio-pci (vfio0, and vfio1 without KVM).
+    package var tsmDevice: Bool
+    /// "root", "CAP_SYS_RESOURCE", …
+    package var capabilities: Set<String>
+
+    package init(mockDevice: Bool, tsmDevice: Bool, capabilities: Set<String>) {
+        self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    }
+    package static let everything = CapabilityProbe(mockDevice: true, tsmDevice: true,
+                                                    capabilities: ["root", "CAP_SYS_RESOURCE", "CAP_SYS_RAWIO", "CAP_SYS_ADMIN"])
+    package static let nothing = CapabilityProbe(mockDevice: false, tsmDevice: false, capabilities: [])
+}
+
+/// A backend that knows what it offers adopts this; the runner asks it
+/// unless told otherwise.
+package protocol CapabilityProviding: AnyObject {
+    var capabilityProbe: CapabilityProbe { get }
+}
+
+/// A case resolved against the runner's profile, ready to run many times.
+package struct PreparedCase: Sendable {
+    package var source: ConformanceCase
+    package var expected: Outcome
+    /// Set when the case cannot run here (SKIP).
+    package var skip: String?
+    package var setup: [SetupStep]
+    package var before: [CompiledCall]
+    package var call: CompiledCall?
+}
+
+package enum CompiledSetupAction: Sendable {
+    case open(path: String, target: CallTarget)
+    case call(CompiledCall)
+}
+
+package final class CaseRunner {
+    package let backend: Backend
+    package let profile: Profile
+    package let probe: CapabilityProbe
+    private var setupCache: [SetupStep: Result<[CompiledSetupAction], InputError>] = [:]
+    private let destroyRequest: UInt64?
+
+    package init(backend: Backend, profile: Profile, probe: CapabilityProbe? = nil) {
+        self.backend = backend
+        self.profile = profile
+        self.probe = probe ?? (backend as? CapabilityProviding)?.capabilityProbe ?? .everything
+        destroyRequest = profile.ioctl("IOMMU_DESTROY").map { ioRequest(type: $0.type, nr: $0.nr) }
+    }
+
+    // MARK: preparing
+
+    private func compiledSetup(_ step: SetupStep) -> Result<[CompiledSetupAction], InputError> {
+        if let r = setupCache[step] { return r }
+        let r: Result<[CompiledSetupAction], InputError>
+        do {
+            r = .success(try step.actions(profile: profile).map { a -> CompiledSetupAction in
+                switch a {
+                case .open(let p, let t): return .open(path: p, target: t)
+                case .call(let c): return .call(try Compiler.compile(c, profile: profile, context: "setup \(step.rawValue)"))
+                }
+            })
+        } catch let e as InputError { r = .failure(e) } catch { r = .failure(InputError("\(error)")) }
+        setupCache[step] = r
+        return r
+    }
+
+    /// Why `c` cannot run on this profile and backend, or nil.
+    package func skipReason(_ c: ConformanceCase) -> String? {
+        if profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
+        if let ps = c.requirements.profiles, !ps.contains(profile.name) {
+            return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
+        }
+        if c.requirements.mockDevice && !probe.mockDevice { return "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" }
+        if c.requirements.tsmDevice && !probe.tsmDevice { return "needs a TSM-capable PCI device" }
+        for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) { return "needs \(cap)" }
+        for b in c.before where profile.ioctl(b.ioctl) == nil { return "ioctl \(b.ioctl) not in profile \(profile.name)" }
+        return nil
+    }
+
+    package func prepare(_ cases: [ConformanceCase]) -> [PreparedCase] {
+        cases.map { c in
+            var p = PreparedCase(source: c, expected: c.expected(for: profile.name), skip: skipReason(c),
+                                 setup: SetupStep.chain(c.setup), before: [], call: nil)
+            guard p.skip == nil else { return p }
+            for s in p.setup {
+                if case .failure(let e) = compiledSetup(s) { p.skip = "setup \(s.rawValue): \(e.message)"; return p }
+            }
+            do {
+                p.before = try c.before.map { try Compiler.compile($0, profile: profile, context: c.id) }
+                p.call = try Compiler.compile(c.call, profile: profile, context: c.id)
+            } catch {
+                p.skip = "\(error)"
+            }
+            return p
+        }
+    }
+
+    // MARK: running
+
+    /// Runs `cases` (those whose id matches `filter`: a glob with `*`, else a
+    /// substring) and returns one result per case, in order.
+    package func run(_ cases: [ConformanceCase], filter: String? = nil) -> [CaseResult] {
+        run(prepared: prepare(CaseRunner.select(cases, filter: filter)))
+    }
+
+    package func run(prepared: [PreparedCase]) -> [CaseResult] {
+        var out: [CaseResult] = []
+        out.reserveCapacity(prepared.count)
+        for p in prepared { out.append(run(p)) }
+        return out
+    }
+
+    package static func select(_ cases: [ConformanceCase], filter: String?) -> [ConformanceCase] {
+        guard let f = filter, !f.isEmpty else { return cases }
+        if f.contains("*") { return cases.filter { glob(f, $0.id) } }
+        return cases.filter { $0.id.contains(f) }
+    }
+
+    static func glob(_ pattern: String, _ s: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        var rest = Substring(s)
+        for (i, part) in parts.enumerated() {
+            if i == 0 { guard rest.hasPrefix(part) else { return false }; rest = rest.dropFirst(part.count); continue }
+            if i == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            guard let r = rest.range(of: part) else { return false }
+            rest = rest[r.upperBound...]
+        }
+        return rest.isEmpty
+    }
+
+    private struct Ctx {
+        var names: [String: UInt64] = [:]
+        var fds: [CallTarget: Int32] = [:]
+        var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []
+        let memory = UserMemory()
+    }
+
+    private struct StepError: Error { var message: String }
+
+    private static func gotText(_ r: SyscallResult) -> String {
+        r.failed ? Errno.name(r.errno) : (r.value == 0 ? "OK" : "OK(\(r.value))")
+    }
+
+    /// One call with its patches applied; records outputs on success.
+    private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
+        guard let fd = ctx.fds[c.target] else { throw StepError(message: "no \(c.target.rawValue) descriptor") }
+        var arg = c.bytes
+        if arg != nil {
+            for p in c.patches {
+                let v: UInt64
+                switch p.value {
+                case .int(let x): v = x
+                case .ref(let r):
+                    if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
+                    else if let x = ctx.names[r] { v = x }
+                    else { throw StepError(message: "$\(r) is not defined by the setup") }
+                case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
+                }
+                CompiledCall.store(v, into: &arg!, at: p.offset, width: p.width)
+            }
+        }
+        let r = backend.ioctl(fd, c.request, &arg, memory: ctx.memory)
+        guard !r.failed else { return r }
+        let bytes = arg ?? []
+        for o in c.outputs {
+            let v = o.kind == .returnedFd ? UInt64(r.value) : CompiledCall.load(bytes, at: o.offset, width: o.width)
+            if let n = o.name { ctx.names[n] = v }
+            if o.kind != .implicit { ctx.cleanup.append((o.kind, v, o.name ?? o.kind.rawValue)) }
+        }
+        if let gone = c.consumes, let i = ctx.cleanup.lastIndex(where: { $0.name == gone && $0.kind == .object }) {
+            ctx.cleanup.remove(at: i)
+        }
+        return r
+    }
+
+    private func setUp(_ step: SetupStep, _ ctx: inout Ctx) throws {
+        guard case .success(let actions) = compiledSetup(step) else { throw StepError(message: "\(step.rawValue) does not compile") }
+        for a in actions {
+            switch a {
+            case .open(let path, let target):
+                let r = backend.open(path)
+                if r.failed { throw StepError(message: "\(step.rawValue): open \(path) → \(Errno.name(r.errno))") }
+                ctx.fds[target] = Int32(r.value)
+                ctx.cleanup.append((.fd, UInt64(r.value), target.rawValue))
+            case .call(let c):
+                let r = try exec(c, &ctx)
+                if r.failed { throw StepError(message: "\(step.rawValue): \(c.ioctl) → \(Errno.name(r.errno))") }
+            }
+        }
+    }
+
+    /// Destroys every object and closes every fd the case created, newest
+    /// first; returns what could not be released.
+    private func tearDown(_ ctx: inout Ctx) -> [String] {
+        var leftovers: [String] = []
+        for e in ctx.cleanup.reversed() {
+            switch e.kind {
+            case .object:
+                guard let req = destroyRequest, let fd = ctx.fds[.iommufd] else { leftovers.append("$\(e.name)"); continue }
+                var arg: [UInt8]? = [8, 0, 0, 0, 0, 0, 0, 0]
+                CompiledCall.store(e.value, into: &arg!, at: 4, width: 4)
+                let r = backend.ioctl(fd, req, &arg, memory: ctx.memory)
+                if r.failed { leftovers.append("destroy $\(e.name) → \(Errno.name(r.errno))") }
+            case .fd, .returnedFd:
+                let r = backend.close(Int32(truncatingIfNeeded: e.value))
+                if r.failed { leftovers.append("close \(e.name) → \(Errno.name(r.errno))") }
+            case .implicit: break
+            }
+        }
+        ctx.cleanup.removeAll()
+        return leftovers
+    }
+
+    package func run(_ p: PreparedCase) -> CaseResult {
+        let id = p.source.id, expected = p.expected.description
+        if let s = p.skip { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: s) }
+        guard let call = p.call else { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: "not compiled") }
+        var ctx = Ctx()
+        let o = backend.open(DeviceNodes.iommu)
+        if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(Errno.name(o.errno))") }
+        let iommufd = Int32(o.value)
+        ctx.fds[.iommufd] = iommufd
+        defer { _ = backend.close(iommufd) }
+        do {
+            for s in p.setup { try setUp(s, &ctx) }
+            for b in p.before {
+                let r = try exec(b, &ctx)
+                if !b.expect.matches(r) { throw StepError(message: "\(b.ioctl) → \(CaseRunner.gotText(r)), wanted \(b.expect)") }
+            }
+        } catch let e as StepError {
+            let left = tearDown(&ctx)
+            return CaseResult(id: id, status: .fail, got: nil, expected: expected,
+                              reason: "setup: \(e.message)" + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
+        } catch {
+            _ = tearDown(&ctx)
+            return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \(error)")
+        }
+        let r: SyscallResult
+        do { r = try exec(call, &ctx) } catch {
+            _ = tearDown(&ctx)
+            return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \((error as? StepError)?.message ?? "\(error)")")
+        }
+        let got = CaseRunner.gotText(r)
+        let left = tearDown(&ctx)
+        if !p.expected.matches(r) {
+            return CaseResult(id: id, status: .fail, got: got, expected: expected, reason: "expected \(expected), got \(got)")
+        }
+        if !left.isEmpty {
+            return CaseResult(id: id, status: .fail, got: got, expected: expected, reason: "teardown: " + left.joined(separator: ", "))
+        }
+        return CaseResult(id: id, status: .pass, got: got, expected: expected, reason: "")
+    }
+
+    // MARK: throughput
+
+    /// Runs the profile's catalogue `rounds` times on `backend` (cases
+    /// prepared once) and reports cases per second.
+    package static func benchmark(backend: Backend, profile: Profile, rounds: Int = 20) -> (cases: Int, seconds: Double, perSecond: Double) {
+        let runner = CaseRunner(backend: backend, profile: profile)
+        let prepared = runner.prepare(Catalogue.cases(for: profile))
+        _ = runner.run(prepared: prepared)  // warm-up
+        let clock = ContinuousClock()
+        let start = clock.now
+        var n = 0
+        for _ in 0..<max(rounds, 1) { n += runner.run(prepared: prepared).count }
+        let d = clock.now - start
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return (n, s, s > 0 ? Double(n) / s : 0)
+    }
+}
