@@ -36,10 +36,11 @@ struct UapiConform: ParsableCommand {
         discussion: """
         abi      struct layouts, ioctl numbers and design rules on every Linux ABI, against a header tree, a patch or a version profile
         rules    the design rules with why and where they come from
+        run      the behavioural case catalogue on the simulated kernel (list, explain ID)
         Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
         """,
         version: "0.1.0",
-        subcommands: [AbiCommand.self, RulesCommand.self])
+        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
 }
 
 /// Options every command that reads headers or profiles shares.

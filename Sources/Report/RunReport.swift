@@ -48,7 +48,8 @@ package struct RunReportRenderer {
         var out: [String] = []
         for r in results where r.status != .pass {
             let tag = r.status == .fail ? Output.paint("FAIL", "1;31", colour) : Output.paint("SKIP", "33", colour)
-            let detail = r.status == .fail ? "expected \(r.expected), got \(r.got ?? "nothing")" + (r.reason.isEmpty ? "" : "; \(r.reason)") : r.reason
+            let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
+            let detail = r.status == .fail ? (r.reason.isEmpty || r.reason == mismatch ? mismatch : "\(mismatch); \(r.reason)") : r.reason
             out.append("\(tag) \(r.id): \(detail)")
         }
         // Skips of one reason are summarised; every failure is listed.
