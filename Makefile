@@ -17,8 +17,13 @@ $(HEADERS)/linux/iommufd.h:
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
 
+# The main job: the ABI check on every ABI of the downloaded 7.2 headers,
+# then the case catalogue on the simulated kernel for every profile.
+PROFILES      = linux-7.2 tsm-v2 tsm-v5 tsm-post-v5
+
 main: deps build
 	$(BIN) abi --headers $(HEADERS) --arch all
+	@for p in $(PROFILES); do $(BIN) run --backend sim --profile $$p || exit 1; done
 
 check: deps build test-cshims test-swift
 
@@ -29,8 +34,10 @@ test-swift:
 test-cshims:
 	$(MAKE) -C CShims test HEADERS=$(abspath $(HEADERS))
 
-bench: deps build
-	scripts/bench.sh
+# Timings come from a release build; tests never time anything.
+bench: deps
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+	BIN=.build/release/uapi-conform scripts/bench.sh
 
 clean:
 	rm -rf .build CShims/tests/build

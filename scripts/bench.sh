@@ -14,6 +14,6 @@ for _ in 1 2 3 4 5; do
 done
 abis=$("$bin" abi --headers "$headers" --arch all --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["abis"]))' 2>/dev/null || echo "?")
 printf 'abi --arch all (Linux 7.2, %s ABIs, %s cores): %d.%03d s (best of 5)\n' "$abis" "$(nproc)" $((best / 1000)) $((best % 1000))
-if "$bin" help run >/dev/null 2>&1; then
-	"$bin" bench-sim "$@" 2>/dev/null || true
-fi
+for p in linux-7.2 tsm-v5; do
+	"$bin" bench-sim --profile "$p"
+done
