@@ -9,7 +9,9 @@ struct AbiCommand: ParsableCommand {
         abstract: "Check struct layouts, ioctl numbers and uAPI design rules on every Linux ABI.",
         discussion: "Without --profile it says which known profiles the headers match. Exit 0 clean, 1 error findings or profile mismatch, 2 bad input.")
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var headerOptions: HeaderOptions
+    @OptionGroup var fixtureOptions: FixturesOption
+    @OptionGroup var formatOption: FormatOption
 
     @Option(name: .long, help: "ABIs to check, comma separated, or 'all' (every ABI whose asm/ the tree carries).")
     var arch: String = "all"
@@ -24,10 +26,10 @@ struct AbiCommand: ParsableCommand {
     var dumpProfile: String?
 
     func run() throws {
-        let format = try common.outputFormat()
+        let format = try formatOption.outputFormat()
         let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let request = AbiCheck.Request(headers: try common.headerPath(), abis: abis, profile: profile, patch: patch,
-                                       fixtures: common.fixtures)
+        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patch: patch,
+                                       fixtures: fixtureOptions.fixtures)
         if let name = dumpProfile {
             try dump(name: name, request: request)
             return

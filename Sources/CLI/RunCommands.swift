@@ -5,15 +5,6 @@ import Layout
 import Report
 import SimulatedBackend
 
-/// Loads the profile store and one resolved profile; both are bad input when missing.
-func loadProfile(_ name: String, fixtures: String?) throws -> (ProfileStore, Profile) {
-    guard let dir = fixtures ?? ProfileStore.defaultFixtures() else {
-        throw InputError("no fixtures/profiles folder found; pass --fixtures DIR or set UAPI_CONFORM_FIXTURES")
-    }
-    let store = try ProfileStore(directory: dir + "/profiles")
-    return (store, try store.resolved(name))
-}
-
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -35,15 +26,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Remove one rule from the simulator (mutation check; see `list --mutations`).")
     var simMutation: String?
 
-    @Option(name: .long, help: "Folder holding profiles/.")
-    var fixtures: String?
-
-    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
-    var format: String = "text"
+    @OptionGroup var fixtureOptions: FixturesOption
+    @OptionGroup var formatOption: FormatOption
 
     func run() throws {
-        guard let fmt = OutputFormat(rawValue: format) else { throw InputError("unknown format '\(format)'; use text, json, ktap or junit") }
-        let (_, p) = try loadProfile(profile, fixtures: fixtures)
+        let fmt = try formatOption.outputFormat()
+        let (_, p) = try fixtureOptions.load(profile)
         guard backend == "sim" else {
             throw InputError(backend == "live" ? "the live backend is not part of this build yet; use --backend sim"
                                                : "unknown backend '\(backend)'; use sim")
@@ -90,8 +78,7 @@ struct ListCommand: ParsableCommand {
     @Option(name: .long, help: "Only ids matching this glob or containing this text.")
     var filter: String?
 
-    @Option(name: .long, help: "Folder holding profiles/.")
-    var fixtures: String?
+    @OptionGroup var fixtureOptions: FixturesOption
 
     @Flag(name: .long, help: "List the simulator's mutations instead.")
     var mutations = false
@@ -101,7 +88,7 @@ struct ListCommand: ParsableCommand {
             for m in SimMutation.allCases { print(m.rawValue) }
             return
         }
-        let (_, p) = try loadProfile(profile, fixtures: fixtures)
+        let (_, p) = try fixtureOptions.load(profile)
         let selected = CaseRunner.select(Catalogue.cases(for: p), filter: filter)
         for c in selected { print("\(c.id)\t\(c.ioctl)") }
         FileHandle.standardError.write(Data("\(selected.count) cases in \(p.name)\n".utf8))
@@ -117,11 +104,10 @@ struct ExplainCommand: ParsableCommand {
     @Option(name: .long, help: "Profile to render the case for.")
     var profile: String = "tsm-v5"
 
-    @Option(name: .long, help: "Folder holding profiles/.")
-    var fixtures: String?
+    @OptionGroup var fixtureOptions: FixturesOption
 
     func run() throws {
-        let (store, p) = try loadProfile(profile, fixtures: fixtures)
+        let (store, p) = try fixtureOptions.load(profile)
         let others = try store.names.filter { $0 != p.name }.map { try store.resolved($0) }
         print(try Explain.render(id: id, profile: p, others: others))
     }
@@ -132,10 +118,10 @@ struct BenchSimCommand: ParsableCommand {
                                                     shouldDisplay: false)
 
     @Option(name: .long) var profile: String = "tsm-v5"
-    @Option(name: .long) var fixtures: String?
+    @OptionGroup var fixtureOptions: FixturesOption
 
     func run() throws {
-        let (_, p) = try loadProfile(profile, fixtures: fixtures)
+        let (_, p) = try fixtureOptions.load(profile)
         let b = CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p)
         let perRun = b.seconds / Double(max(b.cases, 1)) * Double(Catalogue.cases(for: p).count)
         print(String(format: "simulated catalogue (%@, %d cases a run): %.0f cases/s, whole run %.3f s", p.name,

@@ -43,16 +43,10 @@ struct UapiConform: ParsableCommand {
         subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
 }
 
-/// Options every command that reads headers or profiles shares.
-struct CommonOptions: ParsableArguments {
+/// `--headers`, for commands that read a header tree.
+struct HeaderOptions: ParsableArguments {
     @Option(name: .long, help: "Include folder with linux/iommufd.h (make headers_install output, /usr/include, or an unpacked linux-libc-dev). Default: .deps/linux-libc-dev/usr/include.")
     var headers: String?
-
-    @Option(name: .long, help: "Folder holding profiles/ (default: ./fixtures or the one next to the build).")
-    var fixtures: String?
-
-    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
-    var format: String = "text"
 
     func headerPath() throws -> String {
         if let headers { return headers }
@@ -62,6 +56,27 @@ struct CommonOptions: ParsableArguments {
         }
         return fallback
     }
+}
+
+/// `--fixtures`, for commands that read profiles.
+struct FixturesOption: ParsableArguments {
+    @Option(name: .long, help: "Folder holding profiles/ (default: ./fixtures or the one next to the build).")
+    var fixtures: String?
+
+    /// The store and one resolved profile; both are bad input when missing.
+    func load(_ name: String) throws -> (ProfileStore, Profile) {
+        guard let dir = fixtures ?? ProfileStore.defaultFixtures() else {
+            throw InputError("no fixtures/profiles folder found; pass --fixtures DIR or set UAPI_CONFORM_FIXTURES")
+        }
+        let store = try ProfileStore(directory: dir + "/profiles")
+        return (store, try store.resolved(name))
+    }
+}
+
+/// `--format`, for commands that report.
+struct FormatOption: ParsableArguments {
+    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
+    var format: String = "text"
 
     func outputFormat() throws -> OutputFormat {
         guard let f = OutputFormat(rawValue: format) else {

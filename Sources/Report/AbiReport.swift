@@ -2,19 +2,11 @@ import Foundation
 import Layout
 
 /// Renders `abi` results as text, JSON, KTAP or JUnit.
-package struct AbiReportRenderer {
+package struct AbiReportRenderer: ReportRendering {
     package let report: AbiCheck.Report
 
     package init(_ report: AbiCheck.Report) { self.report = report }
 
-    package func render(_ format: OutputFormat, colour: Bool = false) -> String {
-        switch format {
-        case .text: return text(colour: colour)
-        case .json: return Output.json(jsonObject())
-        case .ktap: return ktap()
-        case .junit: return junit()
-        }
-    }
 
     func findingObject(_ f: Finding) -> [String: Any] {
         var o: [String: Any] = ["rule": f.rule, "severity": f.severity.rawValue, "message": f.message]
@@ -58,7 +50,7 @@ package struct AbiReportRenderer {
         ]
     }
 
-    func text(colour: Bool) -> String {
+    package func text(colour: Bool) -> String {
         var out: [String] = []
         out.append("uapi-conform abi: \(report.headers)")
         if !report.patchSubjects.isEmpty {
@@ -115,7 +107,7 @@ package struct AbiReportRenderer {
         return pts
     }
 
-    func ktap() -> String {
+    package func ktap() -> String {
         let pts = points()
         var out = ["KTAP version 1", "1..\(pts.count)"]
         for (i, p) in pts.enumerated() {
@@ -129,7 +121,7 @@ package struct AbiReportRenderer {
         return out.joined(separator: "\n")
     }
 
-    func junit() -> String {
+    package func junit() -> String {
         let pts = points()
         let failed = pts.filter { !$0.ok }.count, skipped = pts.filter { $0.skip != nil }.count
         var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,

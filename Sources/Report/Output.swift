@@ -27,3 +27,22 @@ package enum Output {
         return s
     }
 }
+
+/// A report that can be written in each of the four formats.
+package protocol ReportRendering {
+    func text(colour: Bool) -> String
+    func jsonObject() -> [String: Any]
+    func ktap() -> String
+    func junit() -> String
+}
+
+extension ReportRendering {
+    package func render(_ format: OutputFormat, colour: Bool = false) -> String {
+        switch format {
+        case .text: return text(colour: colour)
+        case .json: return Output.json(jsonObject())
+        case .ktap: return ktap()
+        case .junit: return junit()
+        }
+    }
+}

@@ -2,7 +2,7 @@ import Cases
 import Foundation
 
 /// Renders `run` results: text, JSON, KTAP (kselftest style) or JUnit.
-package struct RunReportRenderer {
+package struct RunReportRenderer: ReportRendering {
     package let backend: String
     package let profile: String
     package let results: [CaseResult]
@@ -22,14 +22,6 @@ package struct RunReportRenderer {
 
     package var exitCode: Int32 { counts.fail > 0 ? 1 : 0 }
 
-    package func render(_ format: OutputFormat, colour: Bool = false) -> String {
-        switch format {
-        case .text: return text(colour: colour)
-        case .json: return Output.json(jsonObject())
-        case .ktap: return ktap()
-        case .junit: return junit()
-        }
-    }
 
     package func jsonObject() -> [String: Any] {
         let c = counts
@@ -44,7 +36,7 @@ package struct RunReportRenderer {
         ]
     }
 
-    func text(colour: Bool) -> String {
+    package func text(colour: Bool) -> String {
         var out: [String] = []
         for r in results where r.status != .pass {
             let tag = r.status == .fail ? Output.paint("FAIL", "1;31", colour) : Output.paint("SKIP", "33", colour)
@@ -58,7 +50,7 @@ package struct RunReportRenderer {
         return out.joined(separator: "\n")
     }
 
-    func ktap() -> String {
+    package func ktap() -> String {
         var out = ["KTAP version 1", "# uapi-conform run --backend \(backend) --profile \(profile)", "1..\(results.count)"]
         out.reserveCapacity(results.count * 2 + 4)
         for (i, r) in results.enumerated() {
@@ -75,7 +67,7 @@ package struct RunReportRenderer {
         return out.joined(separator: "\n")
     }
 
-    func junit() -> String {
+    package func junit() -> String {
         let c = counts
         var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,
                    #"<testsuites name="uapi-conform run" tests="\#(results.count)" failures="\#(c.fail)" skipped="\#(c.skip)" time="\#(elapsed)">"#,
