@@ -11,12 +11,15 @@ package struct CompiledCall: Sendable {
         package var offset: Int
         package var width: Int
         package var value: FieldValue
+        /// For `.ref`: the slot of the name in `RefSlots`.
+        package var slot: Int = -1
     }
     package struct Out: Sendable {
         package var offset: Int
         package var width: Int
         package var kind: Call.Output.Kind
         package var name: String?
+        package var slot: Int = -1
     }
     package var ioctl: String
     package var request: UInt64
@@ -44,6 +47,14 @@ package struct CompiledCall: Sendable {
     }
 }
 
+/// Reference names as small integers, so running a case hashes no strings.
+package enum RefSlots {
+    package static let names: [String] = SetupStep.referenceNames.sorted()
+    static let index: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+    package static func slot(_ name: String) -> Int { index[name] ?? -1 }
+    package static var count: Int { names.count }
+}
+
 package enum Compiler {
     /// Resolve `call` against `profile`. Throws InputError for an ioctl the
     /// profile lacks or a field its struct does not have.
@@ -69,7 +80,7 @@ package enum Compiler {
             case .int(let v): CompiledCall.store(v, into: &bytes, at: f.offset, width: width)
             case .ref(let r):
                 guard SetupStep.referenceNames.contains(r) else { throw InputError("\(context): unknown reference $\(r)") }
-                patches.append(.init(offset: f.offset, width: width, value: value))
+                patches.append(.init(offset: f.offset, width: width, value: value, slot: RefSlots.slot(r)))
             case .buffer: patches.append(.init(offset: f.offset, width: width, value: value))
             }
         }
@@ -80,10 +91,10 @@ package enum Compiler {
         var outs: [CompiledCall.Out] = []
         for o in call.outputs {
             guard let f = layout.field(o.field) else {
-                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name)); continue }
+                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1)); continue }
                 throw InputError("\(context): \(call.ioctl) has no output field '\(o.field)'")
             }
-            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name))
+            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1))
         }
         return CompiledCall(ioctl: call.ioctl, request: ioRequest(type: io.type, nr: io.nr), target: call.target,
                             bytes: call.nullArg ? nil : bytes, patches: patches, outputs: outs,

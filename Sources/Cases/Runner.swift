@@ -136,8 +136,10 @@ package final class CaseRunner {
         return rest.isEmpty
     }
 
+    static let iommufdSlot = RefSlots.slot("iommufd")
+
     private struct Ctx {
-        var names: [String: UInt64] = [:]
+        var names = [UInt64?](repeating: nil, count: RefSlots.count)
         var fds: [CallTarget: Int32] = [:]
         var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []
         let memory = UserMemory()
@@ -159,8 +161,8 @@ package final class CaseRunner {
                 switch p.value {
                 case .int(let x): v = x
                 case .ref(let r):
-                    if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
-                    else if let x = ctx.names[r] { v = x }
+                    if p.slot >= 0, let x = ctx.names[p.slot] { v = x }
+                    else if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
                 }
@@ -172,7 +174,7 @@ package final class CaseRunner {
         let bytes = arg ?? []
         for o in c.outputs {
             let v = o.kind == .returnedFd ? UInt64(r.value) : CompiledCall.load(bytes, at: o.offset, width: o.width)
-            if let n = o.name { ctx.names[n] = v }
+            if o.slot >= 0 { ctx.names[o.slot] = v }
             if o.kind != .implicit { ctx.cleanup.append((o.kind, v, o.name ?? o.kind.rawValue)) }
         }
         if let gone = c.consumes, let i = ctx.cleanup.lastIndex(where: { $0.name == gone && $0.kind == .object }) {
@@ -228,6 +230,7 @@ package final class CaseRunner {
         if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(Errno.name(o.errno))") }
         let iommufd = Int32(o.value)
         ctx.fds[.iommufd] = iommufd
+        ctx.names[CaseRunner.iommufdSlot] = UInt64(UInt32(bitPattern: iommufd))
         defer { _ = backend.close(iommufd) }
         do {
             for s in p.setup { try setUp(s, &ctx) }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Layout
-@testable import Cases
+import Cases
 import SimulatedBackend
 
 func loadAll() throws -> [Profile] { try allProfiles.map { try profile($0) } }
@@ -69,5 +69,21 @@ func fileError(_ json: String) throws -> String? {
         let p = try profile("tsm-v5")
         let b = CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 1)
         #expect(b.cases == Catalogue.cases(for: p).count)
+    }
+}
+
+@Suite struct Report {
+    @Test func printSummary() throws {
+        guard ProcessInfo.processInfo.environment["CASES_REPORT"] != nil else { return }
+        for n in allProfiles {
+            let r = try runCatalogue(n)
+            print("COUNT \(n) \(r.count) pass \(r.filter { $0.status == .pass }.count)")
+        }
+        let profiles = try loadAll()
+        print(try Explain.render(id: "iommufd.vdevice_tsm_req.reserved_nonzero", profile: profiles[2], others: profiles))
+        print(try Explain.render(id: "iommufd.hwpt_alloc.size.tail_nonzero_3", profile: profiles[0], others: profiles))
+        let p = try profile("tsm-v5")
+        let b = CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 5)
+        print("BENCH \(b)")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Layout
-@testable import Cases
+import Cases
 import SimulatedBackend
 
 let allProfiles = ["linux-7.2", "tsm-v2", "tsm-v5", "tsm-post-v5"]

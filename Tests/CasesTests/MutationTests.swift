@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Layout
-@testable import Cases
+import Cases
 import SimulatedBackend
 
 /// Each v5 TSM_REQ/TSM_OP rule has a named case that must fail when the
