@@ -173,6 +173,15 @@ package enum Handwritten {
         let bound = r("bound_vdevice")
         return [
             c(p + "reserved_nonzero", "__reserved = 1 on a bound vDEVICE", profiles: ps, setup: [.boundVdevice], req(bound, reserved: 1, expect: .EOPNOTSUPP), R + " step 1"),
+            // Seed 001: D3hot (here LOW_POWER_ENTRY, feature 3) unbinds the TDI first; leaving
+            // low power (feature 5) does not bind it again, so the request finds no bound TDI.
+            c(p + "unbound_after_d3hot", "LOW_POWER_ENTRY on a bound device unbinds its TDI", profiles: ps, setup: [.boundVdevice],
+              before: [Call("VFIO_DEVICE_FEATURE", ["flags": i(0x20000 | 3)], target: .vfio, expect: .ok)],
+              req(bound, expect: .ENXIO), "seed 001 (D3hot unbinds first); " + R + " step 5"),
+            c(p + "no_rebind_after_d3hot_exit", "LOW_POWER_ENTRY then LOW_POWER_EXIT: the TDI stays unbound", profiles: ps, setup: [.boundVdevice],
+              before: [Call("VFIO_DEVICE_FEATURE", ["flags": i(0x20000 | 3)], target: .vfio, expect: .ok),
+                       Call("VFIO_DEVICE_FEATURE", ["flags": i(0x20000 | 5)], target: .vfio, expect: .ok)],
+              req(bound, expect: .ENXIO), "seed 001 (no automatic re-bind); " + R + " step 5"),
             c(p + "scope_4", "scope 4 (past SCOPE_PCI_LAST), vdevice_id 0: the range check comes before the lookup",
               profiles: ps, req(i(0), scope: 4, expect: .EINVAL), R + " steps 2-3"),
             c(p + "scope_ffffffff", "scope 0xffffffff, vdevice_id 0", profiles: ps, req(i(0), scope: 0xffff_ffff, expect: .EINVAL), R + " steps 2-3"),
