@@ -136,10 +136,27 @@ package final class CaseRunner {
         return rest.isEmpty
     }
 
+    /// One slot per call target. Hashing the String-backed CallTarget key on
+    /// every call was a visible cost of the simulated benchmark.
+    private struct TargetFds {
+        var iommufd, vfio, vfio1: Int32?
+        subscript(_ t: CallTarget) -> Int32? {
+            get { switch t { case .iommufd: iommufd; case .vfio: vfio; case .vfio1: vfio1 } }
+            set {
+                switch t {
+                case .iommufd: iommufd = newValue
+                case .vfio: vfio = newValue
+                case .vfio1: vfio1 = newValue
+                }
+            }
+        }
+    }
+
     private struct Ctx {
-        var names: [String: UInt64] = [:]
-        var fds: [CallTarget: Int32] = [:]
-        var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []
+        // Sized up front: growing these per case showed up in profiles.
+        var names = [String: UInt64](minimumCapacity: 16)
+        var fds = TargetFds()
+        var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = { var a: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []; a.reserveCapacity(16); return a }()
         let memory = UserMemory()
     }
 
