@@ -31,9 +31,13 @@ extension SimulatedKernel {
             var i = sz
             while i < size { if user[i] != 0 { return .fail(Errno.E2BIG) }; i += 1 }
         }
-        var k = [UInt8](repeating: 0, count: sz)
         let n = min(size, sz)
-        if n > 0 { k.replaceSubrange(0..<n, with: user[0..<n]) }
+        // The kernel copy: user bytes, zero-extended to sizeof, in the reused scratch buffer.
+        var k = scratch
+        scratch = []
+        k.removeAll(keepingCapacity: true)
+        k.append(contentsOf: user[0..<n])
+        if sz > n { k.append(contentsOf: repeatElement(0, count: sz - n)) }
         var cmd = Cmd(k: k, codec: spec.codec, userSize: size)
         // 6. Handler.
         let r = run(spec.handler, ctx, &cmd, mem)
@@ -41,14 +45,23 @@ extension SimulatedKernel {
         switch r.respond {
         case .none: break
         case .full:
-            arg!.replaceSubrange(0..<n, with: cmd.k[0..<n])
+            copyOut(&arg, cmd.k, 0, n)
         case .fields(let names):
             for f in names {
                 guard let fl = spec.codec.fields[f], fl.end <= n else { continue }
-                arg!.replaceSubrange(fl.offset..<fl.end, with: cmd.k[fl.offset..<fl.end])
+                copyOut(&arg, cmd.k, fl.offset, fl.end)
             }
         }
+        scratch = cmd.k
         return r.errno == 0 ? .ok(r.value) : .fail(r.errno)
+    }
+
+    /// arg[from..<to] = k[from..<to], element-wise (no slice temporaries).
+    private func copyOut(_ arg: inout [UInt8]?, _ k: [UInt8], _ from: Int, _ to: Int) {
+        guard var a = arg else { return }
+        arg = nil  // keep `a` uniquely referenced while writing
+        for i in from..<to { a[i] = k[i] }
+        arg = a
     }
 
     func run(_ h: Handler, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -87,15 +100,17 @@ extension SimulatedKernel {
     /// Lowest free id ≥ 1 (xa_alloc semantics: destroyed ids are reused, tombstones are not).
     func newObject(_ ctx: IommufdContext, _ kind: ObjKind) -> SimObject {
         var id: UInt32 = 1
-        while ctx.objects[id] != nil || ctx.tombstones.contains(id) { id += 1 }
+        while ctx.objects[id] != nil || (!ctx.tombstones.isEmpty && ctx.tombstones.contains(id)) { id += 1 }
         let o = SimObject(id: id, kind: kind)
         ctx.objects[id] = o
         return o
     }
 
-    func lookup(_ ctx: IommufdContext, _ id: UInt32, _ kinds: ObjKind...) -> SimObject? {
+    /// The object `id` if it is of one of the given kinds. Fixed arity rather
+    /// than variadic: a variadic call allocates an array on every lookup.
+    func lookup(_ ctx: IommufdContext, _ id: UInt32, _ k1: ObjKind, _ k2: ObjKind? = nil, _ k3: ObjKind? = nil) -> SimObject? {
         guard let o = ctx.objects[id] else { return nil }
-        return kinds.isEmpty || kinds.contains(o.kind) ? o : nil
+        return o.kind == k1 || o.kind == k2 || o.kind == k3 ? o : nil
     }
 
     func hold(_ ctx: IommufdContext, _ holder: SimObject, _ target: SimObject) {

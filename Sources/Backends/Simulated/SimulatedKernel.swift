@@ -113,9 +113,43 @@ final class SimObject {
     init(id: UInt32, kind: ObjKind) { self.id = id; self.kind = kind }
 }
 
+/// The iommufd object table. Ids are small (lowest free id ≥ 1), so a slot
+/// array indexed by id stands in for a dictionary: no hashing per lookup.
+/// Iteration is in id order.
+struct ObjectTable {
+    private var slots: [SimObject?] = []
+    private(set) var count = 0
+    var isEmpty: Bool { count == 0 }
+
+    subscript(id: UInt32) -> SimObject? {
+        get {
+            let i = Int(id)
+            return i < slots.count ? slots[i] : nil
+        }
+        set {
+            let i = Int(id)
+            if i >= slots.count {
+                guard newValue != nil else { return }
+                slots.append(contentsOf: repeatElement(nil, count: i + 1 - slots.count))
+            }
+            count += (newValue == nil ? 0 : 1) - (slots[i] == nil ? 0 : 1)
+            slots[i] = newValue
+        }
+    }
+
+    var values: some Sequence<SimObject> {
+        slots.lazy.compactMap { $0 }
+    }
+
+    mutating func removeAll() {
+        slots.removeAll(keepingCapacity: true)
+        count = 0
+    }
+}
+
 /// State of one open /dev/iommu.
 final class IommufdContext {
-    var objects: [UInt32: SimObject] = [:]
+    var objects = ObjectTable()
     var tombstones: Set<UInt32> = []
     var nextId: UInt32 = 1
     var vfioCompatIoas: UInt32 = 0
@@ -239,6 +273,9 @@ package final class SimulatedKernel: Backend {
     let pciDevices: [String: SimPciDevice]
     var files: [Int32: OpenFile] = [:]
     var nextFd: Int32 = 3
+    /// Spare buffer for the kernel copy of an ioctl argument, reused so the
+    /// per-ioctl path does not allocate a fresh [UInt8] each time.
+    var scratch: [UInt8] = []
 
     /// iommufd dispatch table indexed by NR (0..255); nil = not in the profile.
     var table: [IoctlSpec?] = Array(repeating: nil, count: 256)
