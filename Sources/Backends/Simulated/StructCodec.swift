@@ -1,21 +1,32 @@
 import Layout
 
 /// Little-endian encoding and decoding of a uAPI struct by field name, using
-/// a profile's LP64 layout. Offsets are resolved once when the codec is
-/// built, so a lookup is one dictionary probe, not a scan of the field list.
+/// a profile's LP64 layout. Lookups scan the field list: uAPI structs have a
+/// dozen fields at most and their names are small inline strings, so `==` is
+/// cheaper than hashing the name for a dictionary probe on every access.
 /// Fields wider than 8 bytes (arrays) read as their first 8 bytes.
 package struct StructCodec: Sendable {
     package let name: String
     /// sizeof on LP64.
     package let size: Int
     package let fields: [String: FieldLayout]
+    /// The same fields, first occurrence of each name, in layout order.
+    private let list: [FieldLayout]
 
     package init(_ s: ProfileStruct) {
         name = s.name
         size = s.lp64.size
         var map: [String: FieldLayout] = [:]
-        for f in s.lp64.fields where map[f.name] == nil { map[f.name] = f }
+        var list: [FieldLayout] = []
+        for f in s.lp64.fields where map[f.name] == nil { map[f.name] = f; list.append(f) }
         fields = map
+        self.list = list
+    }
+
+    @inline(__always)
+    private func find(_ field: String) -> FieldLayout? {
+        for f in list where f.name == field { return f }
+        return nil
     }
 
     package init?(profile: Profile, structName: String) {
@@ -23,8 +34,8 @@ package struct StructCodec: Sendable {
         self.init(s)
     }
 
-    package func has(_ field: String) -> Bool { fields[field] != nil }
-    package func offset(_ field: String) -> Int? { fields[field]?.offset }
+    package func has(_ field: String) -> Bool { find(field) != nil }
+    package func offset(_ field: String) -> Int? { find(field)?.offset }
 
     /// A zeroed struct of `sizeof` bytes.
     package func zeroed() -> [UInt8] { [UInt8](repeating: 0, count: size) }
@@ -45,19 +56,19 @@ package struct StructCodec: Sendable {
 
     /// The field's value; 0 when the field is unknown or lies past the buffer.
     package func get(_ b: [UInt8], _ field: String) -> UInt64 {
-        guard let f = fields[field] else { return 0 }
+        guard let f = find(field) else { return 0 }
         return StructCodec.load(b, f.offset, min(f.size, 8))
     }
 
     /// Store `value` truncated to the field width; ignored for unknown fields.
     package func set(_ b: inout [UInt8], _ field: String, _ value: UInt64) {
-        guard let f = fields[field] else { return }
+        guard let f = find(field) else { return }
         StructCodec.store(&b, f.offset, min(f.size, 8), value)
     }
 
     /// True when any byte of the field is non-zero (wide reserved arrays too).
     package func nonZero(_ b: [UInt8], _ field: String) -> Bool {
-        guard let f = fields[field] else { return false }
+        guard let f = find(field) else { return false }
         var i = f.offset
         while i < f.offset + f.size && i < b.count { if b[i] != 0 { return true }; i += 1 }
         return false
