@@ -28,6 +28,7 @@ let package = Package(
             path: "Sources/CLI"),
         .testTarget(name: "LayoutTests", dependencies: ["Layout", "Report", "Cases"], path: "Tests/LayoutTests"),
         .testTarget(name: "CasesTests", dependencies: ["Layout", "Cases", "SimulatedBackend"], path: "Tests/CasesTests"),
+        .testTarget(name: "LiveTests", dependencies: ["Cases", "LiveBackend"], path: "Tests/LiveTests"),
         .testTarget(name: "SimulatedTests", dependencies: ["Layout", "Cases", "SimulatedBackend"], path: "Tests/SimulatedTests"),
     ],
     swiftLanguageModes: [.v6]

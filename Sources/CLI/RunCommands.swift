@@ -2,6 +2,7 @@ import ArgumentParser
 import Cases
 import Foundation
 import Layout
+import LiveBackend
 import Report
 import SimulatedBackend
 
@@ -11,8 +12,11 @@ struct RunCommand: ParsableCommand {
         abstract: "Run the behavioural case catalogue (or a case file) on a backend.",
         discussion: "Exit 0 when nothing failed (skips are fine), 1 when a case failed, 2 on bad input.")
 
-    @Option(name: .long, help: "Backend: sim (the simulated kernel). The live backend is not part of this build yet.")
+    @Option(name: .long, help: "Backend: sim (simulated kernel), live (this kernel's /dev/iommu), or sim+live (both, reporting every disagreement).")
     var backend: String = "sim"
+
+    @Flag(name: .long, help: "Live: allow cases that open vfio device nodes (they bind, reset or power-manage the device).")
+    var allowDestructive = false
 
     @Option(name: .long, help: "Kernel version the cases expect and the simulator follows: linux-7.2, tsm-v2, tsm-v5, tsm-post-v5.")
     var profile: String = "tsm-v5"
@@ -32,9 +36,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let fmt = try formatOption.outputFormat()
         let (_, p) = try fixtureOptions.load(profile)
-        guard backend == "sim" else {
-            throw InputError(backend == "live" ? "the live backend is not part of this build yet; use --backend sim"
-                                               : "unknown backend '\(backend)'; use sim")
+        guard ["sim", "live", "sim+live"].contains(backend) else {
+            throw InputError("unknown backend '\(backend)'; use sim, live or sim+live")
         }
         var mutations: Set<SimMutation> = []
         if let m = simMutation {
@@ -46,24 +49,61 @@ struct RunCommand: ParsableCommand {
         let all = try cases.map { try CaseFile.load(path: $0, profiles: [p]) } ?? Catalogue.cases(for: p)
         let selected = CaseRunner.select(all, filter: filter)
         if selected.isEmpty { throw InputError("no case matches '\(filter ?? "")' in profile \(p.name)") }
-        let kernel = SimulatedKernel(profile: p, mutations: mutations)
-        let runner = CaseRunner(backend: kernel, profile: p)
+
+        let sim: CaseRunner? = backend.contains("sim") ? CaseRunner(backend: SimulatedKernel(profile: p, mutations: mutations), profile: p) : nil
+        var live: (runner: CaseRunner, backend: LiveBackend)?
+        var noKernel: String?
+        if backend.contains("live") {
+            let probe = KernelProbe.run(profiles: try fixtureOptions.loadAll())
+            if !probe.iommuNode || probe.openError != nil {
+                noKernel = probe.iommuNode ? "cannot open /dev/iommu: \(Errno.name(probe.openError!))" : "no /dev/iommu"
+                FileHandle.standardError.write(Data("uapi-conform: \(probe.summaryLine)\n".utf8))
+            } else {
+                let lb = LiveBackend(probe: probe, allowDevices: allowDestructive)
+                live = (CaseRunner(backend: lb, profile: p), lb)
+            }
+        }
         let progress = isatty(STDERR_FILENO) == 1 && fmt == .text
         let clock = ContinuousClock()
         let start = clock.now
-        let prepared = runner.prepare(selected)
+        let simPrepared = sim?.prepare(selected) ?? []
+        let livePrepared = live?.runner.prepare(selected) ?? []
         var results: [CaseResult] = []
-        results.reserveCapacity(prepared.count)
-        for (i, c) in prepared.enumerated() {
-            results.append(runner.run(c))
-            if progress && (i % 500 == 0 || i == prepared.count - 1) {
-                FileHandle.standardError.write(Data("\r[\(i + 1)/\(prepared.count)] \(c.source.id)\u{1B}[K".utf8))
+        var disagreements: [(id: String, sim: String, live: String)] = []
+        results.reserveCapacity(selected.count)
+        for i in selected.indices {
+            let s = sim.map { $0.run(simPrepared[i]) }
+            var r: CaseResult
+            if let live {
+                r = live.runner.run(livePrepared[i])
+                // A case the live kernel ran must see what the simulator saw.
+                if let s, r.status != .skip, s.status != .skip, s.got != r.got {
+                    disagreements.append((r.id, s.got ?? "-", r.got ?? "-"))
+                    r.status = .fail
+                    r.reason = "sim/live disagree: sim \(s.got ?? "-"), live \(r.got ?? "-")" + (r.reason.isEmpty ? "" : "; \(r.reason)")
+                }
+            } else if let noKernel, backend.contains("live") {
+                r = CaseResult(id: selected[i].id, status: .skip, got: nil, expected: s?.expected ?? "", reason: noKernel)
+            } else {
+                r = s!
+            }
+            results.append(r)
+            if progress && (i % 500 == 0 || i == selected.count - 1) {
+                FileHandle.standardError.write(Data("\r[\(i + 1)/\(selected.count)] \(r.id)\u{1B}[K".utf8))
             }
         }
         if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        // Every descriptor the live run opened must be closed again.
+        if let live, !live.backend.openDescriptors.isEmpty {
+            results.append(CaseResult(id: "live.no_leftovers", status: .fail, got: nil, expected: "no open descriptors",
+                                      reason: "left open: \(live.backend.openDescriptors.sorted())"))
+        } else if live != nil {
+            results.append(CaseResult(id: "live.no_leftovers", status: .pass, got: "none", expected: "no open descriptors", reason: ""))
+        }
         let d = clock.now - start
         let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        let r = RunReportRenderer(backend: kernel.name, profile: p.name, results: results, elapsed: seconds)
+        var r = RunReportRenderer(backend: backend, profile: p.name, results: results, elapsed: seconds)
+        r.disagreements = disagreements
         print(r.render(fmt, colour: fmt == .text && Output.useColour))
         if r.exitCode != 0 { throw ExitCode(r.exitCode) }
     }
@@ -126,5 +166,25 @@ struct BenchSimCommand: ParsableCommand {
         let perRun = b.seconds / Double(max(b.cases, 1)) * Double(Catalogue.cases(for: p).count)
         print(String(format: "simulated catalogue (%@, %d cases a run): %.0f cases/s, whole run %.3f s", p.name,
                      Catalogue.cases(for: p).count, b.perSecond, perRun))
+    }
+}
+
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "What this kernel offers: release, iommufd ioctls present (ENOTTY probing with harmless inputs), selftest mock, TSM version, vfio devices.",
+        discussion: "On a kernel without /dev/iommu it says so in one line and exits 0.")
+
+    @OptionGroup var fixtureOptions: FixturesOption
+    @OptionGroup var formatOption: FormatOption
+
+    func run() throws {
+        let fmt = try formatOption.outputFormat()
+        let probe = KernelProbe.run(profiles: try fixtureOptions.loadAll())
+        switch fmt {
+        case .json: print(Output.json(probe.jsonObject()))
+        case .text: print(probe.text())
+        case .ktap, .junit: throw InputError("probe prints text or json")
+        }
     }
 }

@@ -36,11 +36,12 @@ struct UapiConform: ParsableCommand {
         discussion: """
         abi      struct layouts, ioctl numbers and design rules on every Linux ABI, against a header tree, a patch or a version profile
         rules    the design rules with why and where they come from
-        run      the behavioural case catalogue on the simulated kernel (list, explain ID)
+        run      the behavioural case catalogue on the simulated kernel, the live one, or both (list, explain ID)
+        probe    what this kernel offers (iommufd ioctls, selftest mock, TSM version, vfio devices)
         Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
         """,
         version: "0.1.0",
-        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
+        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
 }
 
 /// `--headers`, for commands that read a header tree.
@@ -70,6 +71,12 @@ struct FixturesOption: ParsableArguments {
         }
         let store = try ProfileStore(directory: dir + "/profiles")
         return (store, try store.resolved(name))
+    }
+
+    /// Every profile, resolved.
+    func loadAll() throws -> [Profile] {
+        let (store, _) = try load("linux-7.2")
+        return try store.names.map { try store.resolved($0) }
     }
 }
 

@@ -12,6 +12,13 @@ package protocol Backend: AnyObject {
     func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult
     /// close(2).
     func close(_ fd: Int32) -> SyscallResult
+    /// True when `*_uptr` fields must hold real addresses (a real kernel
+    /// reads them); the simulator resolves its own fake ones.
+    var needsRealUserMemory: Bool { get }
+}
+
+extension Backend {
+    package var needsRealUserMemory: Bool { false }
 }
 
 /// Return value or errno, as the C shim captures them.
@@ -28,16 +35,29 @@ package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// User buffers a case hands to the kernel through `*_uptr` fields. The
-/// simulated backend resolves addresses here; the live backend passes real
-/// addresses of the same bytes.
+/// simulated backend resolves addresses here; for a live backend the buffers
+/// are real memory and the addresses real pointers, so the kernel reads and
+/// writes the same bytes.
 package final class UserMemory {
     package private(set) var buffers: [(base: UInt64, bytes: [UInt8])] = []
     private var nextBase: UInt64 = 0x7f00_0000_0000
+    private var real: [UnsafeMutableRawPointer] = []
+    package let isReal: Bool
 
-    package init() {}
+    package init(real: Bool = false) { isReal = real }
+
+    deinit { for p in real { p.deallocate() } }
 
     /// Allocate a buffer; returns its (simulated or real) user address.
     package func allocate(_ bytes: [UInt8]) -> UInt64 {
+        if isReal {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 4096)
+            bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
+            real.append(p)
+            let base = UInt64(UInt(bitPattern: p))
+            buffers.append((base, bytes))
+            return base
+        }
         let base = nextBase
         nextBase += UInt64((bytes.count + 0xfff) & ~0xfff) + 0x1000
         buffers.append((base, bytes))
@@ -66,7 +86,12 @@ package final class UserMemory {
         return data.isEmpty
     }
 
-    package func bytes(at base: UInt64) -> [UInt8]? { buffers.first { $0.base == base }?.bytes }
+    /// The buffer's current bytes (for real memory, what the kernel left there).
+    package func bytes(at base: UInt64) -> [UInt8]? {
+        guard let b = buffers.first(where: { $0.base == base }) else { return nil }
+        guard isReal, let p = UnsafeRawPointer(bitPattern: UInt(base)) else { return b.bytes }
+        return Array(UnsafeRawBufferPointer(start: p, count: b.bytes.count))
+    }
 }
 
 /// Linux errno numbers (asm-generic; the ones the contract uses).

@@ -10,9 +10,12 @@ package struct CapabilityProbe: Sendable, Hashable {
     package var tsmDevice: Bool
     /// "root", "CAP_SYS_RESOURCE", …
     package var capabilities: Set<String>
+    /// Ioctls the kernel answered with ENOTTY: cases using them are skipped.
+    package var absentIoctls: Set<String> = []
 
-    package init(mockDevice: Bool, tsmDevice: Bool, capabilities: Set<String>) {
+    package init(mockDevice: Bool, tsmDevice: Bool, capabilities: Set<String>, absentIoctls: Set<String> = []) {
         self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+        self.absentIoctls = absentIoctls
     }
     package static let everything = CapabilityProbe(mockDevice: true, tsmDevice: true,
                                                     capabilities: ["root", "CAP_SYS_RESOURCE", "CAP_SYS_RAWIO", "CAP_SYS_ADMIN"])
@@ -48,7 +51,11 @@ package final class CaseRunner {
     private var setupCache: [SetupStep: Result<[CompiledSetupAction], InputError>] = [:]
     private let destroyRequest: UInt64?
 
+    /// Whether `*_uptr` buffers are real memory (live kernels).
+    let realMemory: Bool
+
     package init(backend: Backend, profile: Profile, probe: CapabilityProbe? = nil) {
+        realMemory = backend.needsRealUserMemory
         self.backend = backend
         self.profile = profile
         self.probe = probe ?? (backend as? CapabilityProviding)?.capabilityProbe ?? .everything
@@ -77,6 +84,10 @@ package final class CaseRunner {
         if profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
         if let ps = c.requirements.profiles, !ps.contains(profile.name) {
             return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
+        }
+        if !probe.absentIoctls.isEmpty {
+            let used = [c.ioctl] + c.before.map(\.ioctl) + SetupStep.chain(c.setup).flatMap { $0.ioctls(profile: profile) }
+            if let missing = used.first(where: probe.absentIoctls.contains) { return "ENOTTY: \(missing) not in this kernel" }
         }
         if c.requirements.mockDevice && !probe.mockDevice { return "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" }
         if c.requirements.tsmDevice && !probe.tsmDevice { return "needs a TSM-capable PCI device" }
@@ -159,7 +170,8 @@ package final class CaseRunner {
         var fds = TargetFds()
         // Sized up front: growing it per case showed up in profiles.
         var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = { var a: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []; a.reserveCapacity(16); return a }()
-        let memory = UserMemory()
+        let memory: UserMemory
+        init(memory: UserMemory) { self.memory = memory }
     }
 
     private struct StepError: Error { var message: String }
@@ -242,7 +254,7 @@ package final class CaseRunner {
         let id = p.source.id, expected = p.expected.description
         if let s = p.skip { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: s) }
         guard let call = p.call else { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: "not compiled") }
-        var ctx = Ctx()
+        var ctx = Ctx(memory: realMemory ? UserMemory(real: true) : UserMemory())
         let o = backend.open(DeviceNodes.iommu)
         if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(Errno.name(o.errno))") }
         let iommufd = Int32(o.value)

@@ -31,6 +31,11 @@ package enum SetupAction: Sendable {
 
 extension SetupStep {
     /// The ioctls a step issues, as data.
+    /// The ioctls this step issues (a kernel lacking one cannot run it).
+    package func ioctls(profile: Profile) -> [String] {
+        actions(profile: profile).compactMap { if case .call(let c) = $0 { return c.ioctl } else { return nil } }
+    }
+
     package func actions(profile: Profile) -> [SetupAction] {
         let tsmOpField = profile.structure("iommu_vdevice_tsm_op")?.lp64.fields.contains { $0.name == "type" } == true ? "type" : "op"
         switch self {

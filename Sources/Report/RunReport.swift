@@ -7,6 +7,8 @@ package struct RunReportRenderer: ReportRendering {
     package let profile: String
     package let results: [CaseResult]
     package let elapsed: Double
+    /// sim+live: cases whose outcome differs between the two kernels.
+    package var disagreements: [(id: String, sim: String, live: String)] = []
 
     package init(backend: String, profile: String, results: [CaseResult], elapsed: Double) {
         self.backend = backend; self.profile = profile; self.results = results; self.elapsed = elapsed
@@ -32,20 +34,27 @@ package struct RunReportRenderer: ReportRendering {
                 ["id": r.id, "status": r.status.rawValue, "errno": r.got ?? NSNull(), "expected": r.expected, "reason": r.reason]
             },
             "summary": ["total": results.count, "pass": c.pass, "fail": c.fail, "skip": c.skip,
-                        "elapsed_s": (elapsed * 1000).rounded() / 1000],
+                        "disagreements": disagreements.count, "elapsed_s": (elapsed * 1000).rounded() / 1000],
+            "disagreements": disagreements.map { ["id": $0.id, "sim": $0.sim, "live": $0.live] },
         ]
     }
 
     package func text(colour: Bool) -> String {
         var out: [String] = []
-        for r in results where r.status != .pass {
-            let tag = r.status == .fail ? Output.paint("FAIL", "1;31", colour) : Output.paint("SKIP", "33", colour)
+        // Every failure is listed; skips are summarised by reason below.
+        for r in results where r.status == .fail {
+            let tag = Output.paint("FAIL", "1;31", colour)
             let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
             let detail = r.status == .fail ? (r.reason.isEmpty || r.reason == mismatch ? mismatch : "\(mismatch); \(r.reason)") : r.reason
             out.append("\(tag) \(r.id): \(detail)")
         }
         // Skips of one reason are summarised; every failure is listed.
         let c = counts
+        let skipReasons = Dictionary(grouping: results.filter { $0.status == .skip }, by: \.reason).mapValues(\.count)
+        if !skipReasons.isEmpty {
+            out.append("skipped: " + skipReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }.joined(separator: "; "))
+        }
+        if backend.contains("+") { out.append("sim/live disagreements: \(disagreements.count)") }
         out.append("\(backend) backend, profile \(profile): \(results.count) cases, \(c.pass) passed, \(c.fail) failed, \(c.skip) skipped")
         return out.joined(separator: "\n")
     }

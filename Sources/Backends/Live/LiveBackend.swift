@@ -1,1 +1,55 @@
 import CShims
+import Cases
+import Foundation
+
+/// The real kernel: open/ioctl/close through the C shim, which captures
+/// errno right after each call. Pointer fields carry real addresses
+/// (`needsRealUserMemory`). It keeps count of what it opened so a run can
+/// prove it left nothing behind, and it refuses vfio device nodes unless the
+/// user allowed touching devices: cases on real devices could bind, reset or
+/// power-manage hardware someone else uses.
+package final class LiveBackend: Backend, CapabilityProviding {
+    package var name: String { "live" }
+    package var needsRealUserMemory: Bool { true }
+    package let capabilityProbe: CapabilityProbe
+    package let allowDevices: Bool
+    package private(set) var openDescriptors: Set<Int32> = []
+
+    package init(probe: KernelProbe, allowDevices: Bool) {
+        self.allowDevices = allowDevices
+        var cap = CapabilityProbe(mockDevice: probe.mockAvailable, tsmDevice: false, capabilities: probe.capabilities,
+                                  absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
+        // No kernel reports a TSM-capable device yet; vfio cases stay skipped
+        // unless the user allowed device access (and then still need one).
+        cap.tsmDevice = false
+        capabilityProbe = cap
+    }
+
+    package func open(_ path: String) -> SyscallResult {
+        if path.hasPrefix("/dev/vfio/") && !allowDevices { return .fail(Errno.EACCES) }
+        let r = uc_open(path, O_RDWR)
+        if r.ret < 0 { return .fail(r.err) }
+        openDescriptors.insert(Int32(r.ret))
+        return .ok(Int(r.ret))
+    }
+
+    package func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult {
+        let r: uc_result
+        if arg == nil {
+            r = uc_ioctl(fd, UInt(request), nil)
+        } else {
+            r = arg!.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
+        }
+        if r.ret < 0 { return .fail(r.err) }
+        // Some ioctls return a new fd (dma-buf export, fault queue via the
+        // struct); a positive value that is a descriptor is tracked by the
+        // runner's cleanup, not here.
+        return .ok(Int(r.ret))
+    }
+
+    package func close(_ fd: Int32) -> SyscallResult {
+        let r = uc_close(fd)
+        openDescriptors.remove(fd)
+        return r.ret < 0 ? .fail(r.err) : .ok()
+    }
+}
