@@ -46,6 +46,7 @@ package enum Explain {
             lines.append("bytes:     NULL argument")
         }
         lines.append("expect:    \(profile.name): \(c.expected(for: profile.name))")
+        if let t = c.expectOnTestKernel { lines.append("           with CONFIG_IOMMUFD_TEST: \(t)") }
         for o in others where o.name != profile.name {
             if let oc = Catalogue.cases(for: o).first(where: { $0.id == c.id }) {
                 lines.append("           \(o.name): \(oc.expected(for: o.name))")

@@ -239,6 +239,9 @@ package struct ConformanceCase: Sendable, Hashable {
     package var reference: String
     /// One line for humans (`explain`, reports).
     package var summary: String
+    /// What a kernel built with CONFIG_IOMMUFD_TEST does instead, where its
+    /// test hooks change the answer (nil: the same).
+    package var expectOnTestKernel: Outcome?
 
     package init(id: String, requirements: Requirements = Requirements(), setup: [SetupStep] = [], before: [Call] = [],
                  call: Call, expectByProfile: [String: Outcome] = [:], reference: String, summary: String = "") {
@@ -251,4 +254,9 @@ package struct ConformanceCase: Sendable, Hashable {
 
     package var ioctl: String { call.ioctl }
     package func expected(for profile: String) -> Outcome { expectByProfile[profile] ?? call.expect }
+
+    /// The expectation on `profile` for a kernel with or without the selftest build.
+    package func expected(for profile: String, testKernel: Bool) -> Outcome {
+        testKernel ? expectOnTestKernel ?? expected(for: profile) : expected(for: profile)
+    }
 }

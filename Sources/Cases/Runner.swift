@@ -98,7 +98,7 @@ package final class CaseRunner {
 
     package func prepare(_ cases: [ConformanceCase]) -> [PreparedCase] {
         cases.map { c in
-            var p = PreparedCase(source: c, expected: c.expected(for: profile.name), skip: skipReason(c),
+            var p = PreparedCase(source: c, expected: c.expected(for: profile.name, testKernel: probe.mockDevice), skip: skipReason(c),
                                  setup: SetupStep.chain(c.setup), before: [], call: nil)
             guard p.skip == nil else { return p }
             for s in p.setup {

@@ -7,6 +7,8 @@ let PAGE: UInt64 = 4096
 extension SimulatedKernel {
     var skipFlags: Bool { mutations.contains(.skipFlagsChecks) }
     var skipReserved: Bool { mutations.contains(.skipReservedChecks) }
+    /// The profile models a kernel built with CONFIG_IOMMUFD_TEST.
+    var hasTestCmd: Bool { profile.ioctl("IOMMU_TEST_CMD") != nil }
 
     // MARK: Generic dispatch (contract §2, in order)
 
@@ -344,6 +346,18 @@ extension SimulatedKernel {
     }
 
     func ioasCopy(_ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        // A kernel with CONFIG_IOMMUFD_TEST (the profile has IOMMU_TEST_CMD)
+        // takes flag bit 16 (MOCK_FLAGS_ACCESS_SYZ) for syzkaller before the
+        // flags check: the bit is cleared and src_iova, read as {u32 nth_area,
+        // u32 offset}, becomes that area's iova + offset, or 0.
+        if hasTestCmd && c["flags"] & (1 << 16) != 0 {
+            c["flags"] = c["flags"] & ~(1 << 16)
+            if let ioas = lookup(ctx, c.u32("src_ioas_id"), .ioas) {
+                let v = c["src_iova"], nth = Int(v & 0xffff_ffff), off = v >> 32
+                let areas = ioas.mappings.sorted { $0.iova < $1.iova }
+                c["src_iova"] = nth < areas.count ? areas[nth].iova &+ off : 0
+            }
+        }
         let flags = c["flags"]
         if flags & ~7 != 0 && !skipFlags { return .fail(Errno.EOPNOTSUPP) }
         let length = c["length"], src = c["src_iova"], dst = c["dst_iova"]
@@ -511,20 +525,37 @@ extension SimulatedKernel {
     func invalidate(_ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         if c["__reserved"] != 0 && !skipReserved { return .fail(Errno.EOPNOTSUPP) }
         let num = c.u32("entry_num"), elen = c.u32("entry_len"), uptr = c["data_uptr"]
-        if num != 0 && (uptr == 0 || elen == 0) { return .fail(Errno.EINVAL) }
+        // 7.2 also bounds the array so one call cannot pin the CPU (hw_pagetable.c).
+        if num != 0 && (uptr == 0 || elen == 0 || elen > 4096 || num > 1 << 19) { return .fail(Errno.EINVAL) }
         // From here on entry_num (entries handled) is written back even on error.
         func out(_ done: UInt32, _ e: Int32) -> HandlerResult {
             c["entry_num"] = UInt64(done)
             return .init(value: e == 0 ? 0 : -1, errno: e, respond: .fields(["entry_num"]))
         }
-        if num == 0 { return out(0, 0) }
+        // The id is looked up even for an empty array (seen on a 7.2 kernel).
         guard let o = ctx.objects[c.u32("hwpt_id")] else { return out(0, Errno.ENOENT) }
         guard o.kind == .hwptNested || o.kind == .viommu else { return out(0, Errno.EINVAL) }
         if c["data_type"] != 0xdeadbeef { return out(0, Errno.EINVAL) }
-        // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }.
-        if elen < 8 { return out(0, Errno.EINVAL) }
+        // An empty array of the right type only validates the type.
+        if num == 0 { return out(0, 0) }
+        if o.kind == .hwptNested {
+            // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }.
+            if elen < 8 { return out(0, Errno.EINVAL) }
+            for i in 0..<num {
+                guard mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, 8))) != nil else { return out(i, Errno.EFAULT) }
+            }
+            return out(num, 0)
+        }
+        // vIOMMU: struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id;
+        // u32 cache_id; }, shorter entries zero-extended; each entry names a
+        // vDEVICE of this vIOMMU by virtual id.
         for i in 0..<num {
-            guard mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, 8))) != nil else { return out(i, Errno.EFAULT) }
+            guard let raw = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, 12))) else { return out(i, Errno.EFAULT) }
+            let e = raw + [UInt8](repeating: 0, count: 12 - raw.count)
+            let flags = StructCodec.load(e, 0, 4), vdev = StructCodec.load(e, 4, 4), cache = StructCodec.load(e, 8, 4)
+            if flags & ~1 != 0 { return out(i, Errno.EOPNOTSUPP) }
+            if cache > 3 { return out(i, Errno.EINVAL) }
+            if o.virtIds[vdev] == nil { return out(i, Errno.EINVAL) }
         }
         return out(num, 0)
     }
