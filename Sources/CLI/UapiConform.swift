@@ -38,10 +38,11 @@ struct UapiConform: ParsableCommand {
         rules    the design rules with why and where they come from
         run      the behavioural case catalogue on the simulated kernel, the live one, or both (list, explain ID)
         probe    what this kernel offers (iommufd ioctls, selftest mock, TSM version, vfio devices)
+        vm       boot a kernel in QEMU and run the live catalogue inside it
         Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
         """,
         version: "0.1.0",
-        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
+        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, VmCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
 }
 
 /// `--headers`, for commands that read a header tree.
