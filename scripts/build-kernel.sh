@@ -32,7 +32,10 @@ case "${1:-}" in
 esac
 [ -r "$fragment" ] || die "missing config fragment $fragment"
 
-key=$( { printf '%s=%s\n%s\n' "$SRC_PKG" "$SRC_VER" "$RECIPE"; cat "$fragment"; } | sha256sum | cut -c1-64)
+# The key covers the fragment's settings, not its comments: rewording a
+# comment must not cost a 9-minute rebuild.
+key=$( { printf '%s=%s\n%s\n' "$SRC_PKG" "$SRC_VER" "$RECIPE"
+	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment"; } | sha256sum | cut -c1-64)
 final="$cache/kernel/$key"
 
 deliver() {
@@ -71,7 +74,7 @@ tarball=usr/src/$SRC_PKG.tar.xz
 if [ ! -f "$srcpkg/$tarball" ]; then
 	say "downloading $SRC_PKG=$SRC_VER from Debian sid"
 	"$root/scripts/fetch-debian-sid.sh" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
-		|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror may no longer carry that version (sid moves); pick the current one with 'apt-cache madison' on a sid list and bump SRC_VER in scripts/build-kernel.sh"
+		|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
 	say "download: $(secs "$t0")"
 fi
 

@@ -78,6 +78,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 marker() { echo "UAPI-CONFORM-VM: $*"; }
 finish() { marker "status=$1"; sync; poweroff -f; sleep 5; }
+# Swift's Foundation needs loopback: CoreFoundation's run loop wakes itself
+# through two UDP sockets bound to 127.0.0.1 and hangs without them.
+ip link set lo up || marker "warning: cannot bring lo up"
 read -r up _ </proc/uptime
 mkdir -p /host /out
 # msize: 9p's default is tiny; large reads make exec of big binaries faster.
