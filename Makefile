@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench clean
+.PHONY: all deps build main check test-swift test-cshims bench live kernel clean
 
 all: main
 
@@ -38,6 +38,17 @@ test-cshims:
 bench: deps
 	$(SWIFT) build -c release $(BUILD_FLAGS)
 	BIN=.build/release/uapi-conform scripts/bench.sh
+
+# The live lane: build (or reuse) the 7.2 kernel with iommufd, boot it under
+# QEMU and run the catalogue against the real uAPI from inside the guest.
+# Needs scripts/install-deps.sh --live. Results land in out/vm/.
+LIVE_TIMEOUT  ?= 600
+
+kernel:
+	scripts/build-kernel.sh
+
+live: deps build kernel
+	$(BIN) vm --timeout $(LIVE_TIMEOUT) --kernel "$$(scripts/build-kernel.sh --print-path)" --out out/vm
 
 clean:
 	rm -rf .build CShims/tests/build

@@ -3,9 +3,22 @@
 # cmocka for the shim's tests, make/gcc/libc headers, the archive keyring and
 # CA bundle the sid header download uses. Swift comes from /opt/swift when it
 # is not on PATH already. Needs root (or sudo) only when something is missing.
+#   scripts/install-deps.sh          what `make` and `make check` need
+#   scripts/install-deps.sh --live   also the kernel build tools, busybox and
+#                                    QEMU that `make live` (the VM lane) needs
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+live=0
+case "${1:-}" in
+	"") ;;
+	--live) live=1 ;;
+	*) echo "usage: $0 [--live]" >&2; exit 2 ;;
+esac
 needed=(libcmocka-dev make gcc libc6-dev ca-certificates debian-archive-keyring)
+# The live lane builds a 7.2 kernel (bookworm's gcc 12 / binutils 2.40 do
+# fine) and boots it under QEMU with a busybox initramfs.
+[ "$live" -eq 0 ] || needed+=(build-essential bc bison flex libelf-dev libssl-dev
+	cpio kmod busybox-static qemu-system-x86 xz-utils)
 missing=()
 for p in "${needed[@]}"; do
 	dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
