@@ -95,7 +95,17 @@ mount -t devtmpfs devtmpfs /host/dev
 mkdir -p /host/dev/shm && mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
+# The guest gets its own /tmp, but a checkout under the host's /tmp (CI
+# clones can live there) must stay visible: keep the old /tmp at /hosttmp
+# and bind the working directory back to its own path.
+mkdir -p /hosttmp && mount -o bind /host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
+case "$VM_CWD" in
+/tmp/*)
+	mkdir -p "/host$VM_CWD"
+	mount -o bind "/hosttmp${VM_CWD#/tmp}" "/host$VM_CWD" || { marker "error: cannot bind $VM_CWD"; finish 125; }
+	;;
+esac
 mount -t tmpfs tmpfs /host/run
 # DIR at its own path inside the chroot (it may sit under the fresh /tmp).
 mkdir -p "/host$VM_OUT" 2>/dev/null
@@ -143,6 +153,7 @@ fi
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 {
 	printf 'VM_OUT=%s\n' "$(q "$out")"
+	printf 'VM_CWD=%s\n' "$(q "$cwd")"
 	printf 'VM_VFIO_EDU=%s\n' "$vfio_edu"
 } >"$out/.vm/env"
 {
