@@ -16,7 +16,7 @@ struct AbiCommand: ParsableCommand {
     @Option(name: .long, help: "ABIs to check, comma separated, or 'all' (every ABI whose asm/ the tree carries).")
     var arch: String = "all"
 
-    @Option(name: .long, help: "Compare against this version profile (linux-7.2, tsm-v2, tsm-v5, tsm-post-v5).")
+    @Option(name: .long, help: "Compare against this version profile (linux-7.2, tsm-v2, tsm-v5, tsm-post-v5, tsm-vfio-rfc).")
     var profile: String?
 
     @Option(name: .long, help: "Apply a git format-patch file or mbox of a series to the headers first and report what it adds or changes.")

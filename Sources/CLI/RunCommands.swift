@@ -18,7 +18,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Live: allow cases that open vfio device nodes (they bind, reset or power-manage the device).")
     var allowDestructive = false
 
-    @Option(name: .long, help: "Kernel version the cases expect and the simulator follows: linux-7.2, tsm-v2, tsm-v5, tsm-post-v5.")
+    @Option(name: .long, help: "Kernel version the cases expect and the simulator follows: linux-7.2, tsm-v2, tsm-v5, tsm-post-v5, tsm-vfio-rfc.")
     var profile: String = "tsm-v5"
 
     @Option(name: .long, help: "Only cases whose id matches this glob (`*` wildcards) or contains this text.")

@@ -106,6 +106,12 @@ package enum Baselines {
             Baseline(ioctl: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", setup: [.ioas, .pciIdev], fields: ["pt_id": r("ioas")], target: .vfio,
                      ids: ["pt_id": .init(unknown: .ENOENT, wrongRef: "pci_idev", wrongType: .EINVAL)], reference: V + " §3"),
             Baseline(ioctl: "VFIO_DEVICE_DETACH_IOMMUFD_PT", setup: [.pciAttach], fields: [:], target: .vfio, reference: V + " §3"),
+            // Yilun's RFC (tsm-vfio-rfc only; dropped elsewhere by the filter below): argsz/flags
+            // convention, no tail check (the handler copies minsz and never reads pad).
+            Baseline(ioctl: "VFIO_DEVICE_TSM_BIND", setup: [.pciVdevice], fields: ["vdevice_id": r("pci_vdevice")], target: .vfio,
+                     ids: ["vdevice_id": .init()], reference: "tsm-uapi-history.md §5 (VFIO validation); seed 000"),
+            Baseline(ioctl: "VFIO_DEVICE_TSM_UNBIND", setup: [.pciIdev], fields: [:], target: .vfio,
+                     reference: "tsm-uapi-history.md §5 (unbind of an unbound device → 0); seed 001"),
         ]
         let H = "tsm-uapi-history.md "
         switch profile.name {

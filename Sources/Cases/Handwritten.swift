@@ -16,7 +16,7 @@ package enum Handwritten {
     }
 
     package static func cases(for profile: Profile) -> [ConformanceCase] {
-        iommufd() + vfio() + tsmV5Op() + tsmV5Req() + tsmV2() + tsmPostV5()
+        iommufd() + vfio() + tsmV5Op() + tsmV5Req() + tsmV2() + tsmPostV5() + tsmVfioRfc()
     }
 
     // MARK: iommufd 7.2
@@ -255,6 +255,49 @@ package enum Handwritten {
             c(p + "mock_vdevice", "non-PCI vDEVICE", profiles: ps, setup: [.vdevice], req(r("vdevice"), expect: .EINVAL), R),
             c(p + "unbound", "unbound PCI vDEVICE", profiles: ps, setup: [.pciVdevice], req(r("pci_vdevice"), expect: .ENXIO), R),
             c(p + "bound_ok", "OBJECT_INFO on a bound vDEVICE", profiles: ps, setup: [.boundVdevice], req(bound, expect: .okAny), R),
+        ]
+    }
+
+    // MARK: VFIO TSM bind/unbind RFC (Yilun, 2025-05-29)
+
+    static func tsmVfioRfc() -> [ConformanceCase] {
+        let ps: Set<String> = ["tsm-vfio-rfc"]
+        let R = H + "§5 (VFIO validation)"
+        let p = "vfio.device_tsm_bind.", u = "vfio.device_tsm_unbind."
+        func bind(_ vdev: FieldValue = r("pci_vdevice"), pad: UInt64 = 0, target: CallTarget = .vfio, expect: Outcome = .ok) -> Call {
+            Call("VFIO_DEVICE_TSM_BIND", ["vdevice_id": vdev, "pad": i(pad)], target: target, expect: expect)
+        }
+        func unbind(expect: Outcome = .ok) -> Call { Call("VFIO_DEVICE_TSM_UNBIND", target: .vfio, expect: expect) }
+        return [
+            c(p + "ok", "bind vfio0's PCI vDEVICE (TDI → CONFIG_LOCKED)", profiles: ps, setup: [.pciVdevice], bind(), R + "; seed 000"),
+            c(p + "twice", "a second bind of a bound device returns 0 and changes nothing", profiles: ps, setup: [.pciVdevice],
+              before: [bind()], bind(), R + "; seed 001 (repeated bind handled safely); sim choice vfio_tsm.bind_unbind"),
+            c(p + "unknown_vdevice", "vdevice_id 0x7ffffff0 (no such object)", profiles: ps, setup: [.pciVdevice],
+              bind(i(Fixed.largeId), expect: .ENOENT), R + "; iommufd vdevice lookup → ENOENT (inferred for bind)"),
+            c(p + "wrong_type_id", "vdevice_id names the vIOMMU", profiles: ps, setup: [.pciVdevice],
+              bind(r("pci_viommu"), expect: .ENOENT), R + "; iommufd vdevice lookup → ENOENT (inferred for bind)"),
+            c(p + "other_device_vdevice", "vdevice_id names the selftest mock's vDEVICE, not this device's", profiles: ps,
+              setup: [.pciVdevice, .vdevice], bind(r("vdevice"), expect: .ENOENT), R + "; sim choice vfio_tsm.bind_unbind (inferred)"),
+            c(p + "no_kvm", "vfio1 (PCI + TSM, no KVM)", profiles: ps, setup: [.nokvmVdevice],
+              bind(r("nokvm_vdevice"), target: .vfio1, expect: .ENODEV), R + "; sim choice vfio_tsm.bind_unbind (as TSM_OP)"),
+            c(p + "pad_nonzero", "pad = 0xffffffff is accepted: the RFC never reads it (defect: \"Unchecked pad\")", profiles: ps,
+              setup: [.pciVdevice], bind(pad: 0xffff_ffff), H + "§5 (pad is never read); §14 Unchecked pad/reserved"),
+            c(p + "before_bind_iommufd", "TSM_BIND on a cdev not yet bound to iommufd", profiles: ps, setup: [.vfio],
+              bind(i(1), expect: .EINVAL), "vfio-contract.md §2 step 2; " + R),
+            c(p + "dma_buf_while_bound", "DMA_BUF export after VFIO TSM bind", profiles: ps, setup: [.pciVdevice], before: [bind()],
+              Call("VFIO_DEVICE_FEATURE", ["flags": i(0x10000 | 11)], payload: dmaBufPayload(), target: .vfio, expect: .EBUSY),
+              "seed 000 (bind claims the regions exclusively); sim choice dmabuf.while_bound"),
+            c(p + "dma_buf_after_unbind", "DMA_BUF export after bind then unbind (regions released)", profiles: ps, setup: [.pciVdevice],
+              before: [bind(), unbind()],
+              Call("VFIO_DEVICE_FEATURE", ["flags": i(0x10000 | 11)], payload: dmaBufPayload(), target: .vfio, expect: .okAny,
+                   outputs: [.init("", .returnedFd)]), H + "§5 unbind; seed 000"),
+            c(p + "rebind_after_unbind", "bind, unbind, bind again", profiles: ps, setup: [.pciVdevice], before: [bind(), unbind()], bind(), R),
+            c(u + "bound", "unbind a bound device", profiles: ps, setup: [.pciVdevice], before: [bind()], unbind(), R),
+            c(u + "unbound", "unbind of a never-bound device returns 0", profiles: ps, setup: [.pciIdev], unbind(),
+              H + "§5 (unbind of an unbound device → 0); sim choice tsm_op.unbind_unbound"),
+            c(u + "twice", "unbind twice after a bind", profiles: ps, setup: [.pciVdevice], before: [bind(), unbind()], unbind(), R),
+            c(u + "before_bind_iommufd", "TSM_UNBIND on a cdev not yet bound to iommufd", profiles: ps, setup: [.vfio],
+              unbind(expect: .EINVAL), "vfio-contract.md §2 step 2"),
         ]
     }
 }

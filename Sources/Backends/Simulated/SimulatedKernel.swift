@@ -234,6 +234,12 @@ package final class SimulatedKernel: Backend {
             + "(tsm-uapi-history §5: VFIO unbind of an unbound device → 0; seed 001: __vfio_pci_tsm_unbind returns early when not bound).",
         "tsm_op.bind_other_device_busy":
             "BIND through a vdevice while the same physical TDI is bound through another vdevice → EBUSY (inferred).",
+        "vfio_tsm.bind_unbind":
+            "tsm-vfio-rfc: VFIO_DEVICE_TSM_BIND/UNBIND share the TSM_OP bind/unbind state: bind → CONFIG_LOCKED with the BARs claimed, "
+            + "a second bind → 0 with no change and unbind of an unbound device → 0 (as tsm_op.second_bind / tsm_op.unbind_unbound). "
+            + "Order: argsz < minsz or flags ≠ 0 → EINVAL; no iommufd device → EINVAL; vdevice_id unknown, of another type or of another "
+            + "device → ENOENT (iommufd lookup rule of tsm-uapi-history §5; inferred for bind); no KVM → ENODEV (as TSM_OP); "
+            + "pad and bytes past minsz are never read (§14 \"Unchecked pad\").",
         "tdisp.auto_rebind":
             "MSE clear (config command write), VFIO_DEVICE_RESET (FLR), D3hot (LOW_POWER_ENTRY) and close unbind first and never re-bind "
             + "(seed 001: the guest must bind/attest/accept again).",
@@ -440,6 +446,18 @@ package final class SimulatedKernel: Backend {
     }
 
     // MARK: TSM binding shared by iommufd and vfio paths
+
+    /// Bind the TDI through vdevice `v` (iommufd TSM_OP BIND and the RFC's
+    /// VFIO_DEVICE_TSM_BIND): CONFIG_LOCKED, BARs claimed exclusively. Already
+    /// bound through `v` → nil (no change, documentedChoices["tsm_op.second_bind"]);
+    /// bound through another vdevice → EBUSY. Returns nil on success, else the errno.
+    func tsmBind(_ p: SimPciDevice, through v: SimObject) -> Int32? {
+        if let b = p.boundVdevice { return b === v ? nil : Errno.EBUSY }
+        p.boundVdevice = v
+        p.tdi = .configLocked
+        p.bindCount += 1
+        return nil
+    }
 
     /// Unbind the TDI: back to CONFIG_UNLOCKED, release the exclusive BAR claim.
     func tsmUnbind(_ d: SimPciDevice) {

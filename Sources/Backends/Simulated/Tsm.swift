@@ -21,10 +21,7 @@ extension SimulatedKernel {
         }
         guard let p = ctx.objects[v.deviceId]?.pci else { return .fail(Errno.EINVAL) }
         if t == 1 {
-            if let b = p.boundVdevice { return b === v ? .ok() : .fail(Errno.EBUSY) }
-            p.boundVdevice = v
-            p.tdi = .configLocked
-            p.bindCount += 1
+            if let e = tsmBind(p, through: v) { return .fail(e) }
         } else if p.boundVdevice === v {
             tsmUnbind(p)
         }

@@ -2,7 +2,8 @@ import Cases
 import Layout
 
 /// VFIO cdev ioctls (vfio-contract.md): argsz/flags convention, bind/attach/
-/// detach, GET_INFO, GET_REGION_INFO, RESET, DEVICE_FEATURE (LOW_POWER, DMA_BUF).
+/// detach, GET_INFO, GET_REGION_INFO, RESET, DEVICE_FEATURE (LOW_POWER, DMA_BUF),
+/// and the RFC's TSM_BIND/TSM_UNBIND when the profile has them (tsm-vfio-rfc).
 extension SimulatedKernel {
     static let featureGet: UInt32 = 1 << 16, featureSet: UInt32 = 1 << 17, featureProbe: UInt32 = 1 << 18
 
@@ -21,6 +22,9 @@ extension SimulatedKernel {
         case 117: return vfioFeature(v, &arg, mem)
         case 119: return vfioAttach(v, &arg)
         case 120: return vfioDetach(v, &arg)
+        // The RFC's TSM bind/unbind (tsm-vfio-rfc), only when the profile has them.
+        case 122 where vfioMin[122] != nil: return vfioTsmBind(v, arg)
+        case 123 where vfioMin[123] != nil: return vfioTsmUnbind(v, arg)
         default: return .fail(Errno.ENOTTY)
         }
     }
@@ -109,6 +113,37 @@ extension SimulatedKernel {
         if flags & ~1 != 0 && !skipFlags { return .fail(Errno.EINVAL) }
         if flags & 1 != 0 { return .fail(Errno.EOPNOTSUPP) }
         if let ctx = v.ctx, let dev = ctx.objects[v.devId] { detach(ctx, dev) }
+        return .ok()
+    }
+
+    /// VFIO_DEVICE_TSM_BIND (tsm-uapi-history §5): copy minsz (12) → EFAULT;
+    /// argsz < minsz or flags ≠ 0 → EINVAL; `pad` and any tail are never read.
+    /// See documentedChoices["vfio_tsm.bind_unbind"].
+    func vfioTsmBind(_ v: VfioFile, _ arg: [UInt8]?) -> SyscallResult {
+        let u: [UInt8]
+        switch vfioHeader(arg, minsz: vfioMin[122] ?? 12) {
+        case .failure(let e): return .fail(e.errno)
+        case .success(let h): u = h.0
+        }
+        if StructCodec.load(u, 4, 4) != 0 && !skipFlags { return .fail(Errno.EINVAL) }
+        guard let ctx = v.ctx, let dev = ctx.objects[v.devId], let p = dev.pci else { return .fail(Errno.EINVAL) }
+        guard let vd = lookup(ctx, UInt32(StructCodec.load(u, 8, 4)), .vdevice), vd.deviceId == dev.id else {
+            return .fail(Errno.ENOENT)
+        }
+        if !(ctx.objects[vd.viommuId]?.kvm ?? false) { return .fail(Errno.ENODEV) }
+        if let e = tsmBind(p, through: vd) { return .fail(e) }
+        return .ok()
+    }
+
+    /// VFIO_DEVICE_TSM_UNBIND: argsz < 8 or flags ≠ 0 → EINVAL; unbound → 0.
+    func vfioTsmUnbind(_ v: VfioFile, _ arg: [UInt8]?) -> SyscallResult {
+        let u: [UInt8]
+        switch vfioHeader(arg, minsz: vfioMin[123] ?? 8) {
+        case .failure(let e): return .fail(e.errno)
+        case .success(let h): u = h.0
+        }
+        if StructCodec.load(u, 4, 4) != 0 && !skipFlags { return .fail(Errno.EINVAL) }
+        tsmUnbind(v.device)
         return .ok()
     }
 
