@@ -19,7 +19,7 @@ build:
 
 # The main job: the ABI check on every ABI of the downloaded 7.2 headers,
 # then the case catalogue on the simulated kernel for every profile.
-PROFILES      = linux-7.2 tsm-v2 tsm-v5 tsm-post-v5
+PROFILES      = linux-7.2 tsm-v2 tsm-v5 tsm-post-v5 tsm-vfio-rfc
 
 main: deps build
 	$(BIN) abi --headers $(HEADERS) --arch all
