@@ -16,7 +16,7 @@
 # Results: DIR/stdout, DIR/stderr, DIR/status (COMMAND's exit status) and
 # DIR/console.log (serial console). DIR appears at the same absolute path
 # inside the guest, writable. The script exits with COMMAND's status.
-# Env: UAPI_CONFORM_VM_ACCEL=kvm uses KVM instead of TCG (see
+# Env: UAPI_CONFORM_VM_ACCEL=kvm uses KVM instead of TCG (TCG by default:
 #      the paravirtual KVM of these machines is too slow to boot a guest);
 #      UAPI_CONFORM_CACHE as in build-kernel.sh (initramfs cache);
 #      UAPI_CONFORM_* variables are passed on to COMMAND.
