@@ -83,7 +83,8 @@ struct RunCommand: ParsableCommand {
                     r.reason = "sim/live disagree: sim \(s.got ?? "-"), live \(r.got ?? "-")" + (r.reason.isEmpty ? "" : "; \(r.reason)")
                 }
             } else if let noKernel, backend.contains("live") {
-                r = CaseResult(id: selected[i].id, status: .skip, got: nil, expected: s?.expected ?? "", reason: noKernel)
+                r = CaseResult(id: selected[i].id, status: .skip, got: nil, expected: selected[i].expected(for: p.name).description,
+                               reason: noKernel)
             } else {
                 r = s!
             }
@@ -100,9 +101,7 @@ struct RunCommand: ParsableCommand {
         } else if live != nil {
             results.append(CaseResult(id: "live.no_leftovers", status: .pass, got: "none", expected: "no open descriptors", reason: ""))
         }
-        let d = clock.now - start
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        var r = RunReportRenderer(backend: backend, profile: p.name, results: results, elapsed: seconds)
+        var r = RunReportRenderer(backend: backend, profile: p.name, results: results, elapsed: (clock.now - start).seconds)
         r.disagreements = disagreements
         print(r.render(fmt, colour: fmt == .text && Output.useColour))
         if r.exitCode != 0 { throw ExitCode(r.exitCode) }

@@ -64,33 +64,41 @@ package final class UserMemory {
         return base
     }
 
+    /// The current bytes of buffer `i`: for real memory, what the kernel left there.
+    private func contents(_ i: Int) -> [UInt8] {
+        guard isReal, let p = UnsafeRawPointer(bitPattern: UInt(buffers[i].base)) else { return buffers[i].bytes }
+        return Array(UnsafeRawBufferPointer(start: p, count: buffers[i].bytes.count))
+    }
+
+    /// Index of the buffer holding [addr, addr+count), if one does.
+    private func owner(_ addr: UInt64, _ count: Int) -> Int? {
+        buffers.indices.first { addr >= buffers[$0].base && addr + UInt64(count) <= buffers[$0].base + UInt64(buffers[$0].bytes.count) }
+    }
+
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
     package func read(_ addr: UInt64, _ count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
-        for b in buffers where addr >= b.base && addr + UInt64(count) <= b.base + UInt64(b.bytes.count) {
-            let o = Int(addr - b.base)
-            return Array(b.bytes[o..<o + count])
-        }
-        return count == 0 && addr != 0 ? [] : nil
+        guard let i = owner(addr, count) else { return count == 0 && addr != 0 ? [] : nil }
+        let o = Int(addr - buffers[i].base)
+        return Array(contents(i)[o..<o + count])
     }
 
     /// Write into a buffer; false (EFAULT) if the range is not owned.
     @discardableResult
     package func write(_ addr: UInt64, _ data: [UInt8]) -> Bool {
-        for i in buffers.indices where addr >= buffers[i].base
-            && addr + UInt64(data.count) <= buffers[i].base + UInt64(buffers[i].bytes.count) {
-            let o = Int(addr - buffers[i].base)
+        guard let i = owner(addr, data.count) else { return data.isEmpty }
+        let o = Int(addr - buffers[i].base)
+        if isReal, let p = UnsafeMutableRawPointer(bitPattern: UInt(addr)) {
+            data.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: data.count) } }
+        } else {
             buffers[i].bytes.replaceSubrange(o..<o + data.count, with: data)
-            return true
         }
-        return data.isEmpty
+        return true
     }
 
     /// The buffer's current bytes (for real memory, what the kernel left there).
     package func bytes(at base: UInt64) -> [UInt8]? {
-        guard let b = buffers.first(where: { $0.base == base }) else { return nil }
-        guard isReal, let p = UnsafeRawPointer(bitPattern: UInt(base)) else { return b.bytes }
-        return Array(UnsafeRawBufferPointer(start: p, count: b.bytes.count))
+        buffers.indices.first { buffers[$0].base == base }.map(contents)
     }
 }
 

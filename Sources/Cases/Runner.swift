@@ -303,8 +303,12 @@ package final class CaseRunner {
         let start = clock.now
         var n = 0
         for _ in 0..<max(rounds, 1) { n += runner.run(prepared: prepared).count }
-        let d = clock.now - start
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let s = (clock.now - start).seconds
         return (n, s, s > 0 ? Double(n) / s : 0)
     }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds, for reports and rates.
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

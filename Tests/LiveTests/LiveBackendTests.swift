@@ -36,6 +36,10 @@ import Testing
         #expect(p[2] == 3)
         p[2] = 9   // what a kernel writing the buffer would do
         #expect(m.bytes(at: addr) == [1, 2, 9, 4])
+        #expect(m.read(addr + 1, 2) == [2, 9])
+        #expect(m.write(addr + 3, [7]))
+        #expect(p[3] == 7)
+        #expect(m.read(addr + 2, 4) == nil)   // past the buffer: EFAULT
     }
 
     @Test func absentIoctlsBecomeENOTTYSkips() {

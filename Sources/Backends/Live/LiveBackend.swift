@@ -17,12 +17,10 @@ package final class LiveBackend: Backend, CapabilityProviding {
 
     package init(probe: KernelProbe, allowDevices: Bool) {
         self.allowDevices = allowDevices
-        var cap = CapabilityProbe(mockDevice: probe.mockAvailable, tsmDevice: false, capabilities: probe.capabilities,
-                                  absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
-        // No kernel reports a TSM-capable device yet; vfio cases stay skipped
-        // unless the user allowed device access (and then still need one).
-        cap.tsmDevice = false
-        capabilityProbe = cap
+        // No kernel reports a TSM-capable device yet, so cases that need one
+        // (every vfio-device case) stay skipped.
+        capabilityProbe = CapabilityProbe(mockDevice: probe.mockAvailable, tsmDevice: false, capabilities: probe.capabilities,
+                                          absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
     }
 
     package func open(_ path: String) -> SyscallResult {
