@@ -63,9 +63,7 @@ package struct AbiCheck {
             let newVfio = Set(headers.filter { $0.file.hasSuffix("vfio.h") }.flatMap { $0.macros.filter(\.isIoctlDefinition).map(\.name) })
                 .subtracting(baseIoctls)
             scope = UapiScope(headers: headers, extraVfioIoctls: newVfio)
-            let baseMacros = Set(baseScope.headers.flatMap { $0.macros.map(\.name) + $0.enums.flatMap { $0.constants.map(\.name) } })
-            onlyMacros = Set(scope.headers.flatMap { $0.macros.map(\.name) + $0.enums.flatMap { $0.constants.map(\.name) } })
-                .subtracting(baseMacros)
+            onlyMacros = DesignRules.definedNames(scope.headers).subtracting(DesignRules.definedNames(baseScope.headers))
         }
 
         let result = try LayoutProbe(tree: probeTree, scope: scope).run(abis: req.abis)
@@ -90,9 +88,8 @@ package struct AbiCheck {
         for s in result.skipped where s.abi.clangTriple != nil {
             findings.append(Finding(rule: "header-does-not-compile", severity: .error, abi: s.abi.name, message: s.reason))
         }
-        var rules = DesignRules(scope: scope, layouts: result.layouts, rejected: result.rejected, onlyStructs: onlyStructs).findings()
-        if let onlyMacros { rules.removeAll { $0.rule == "kernel-only-macro" && !onlyMacros.contains($0.field ?? "") } }
-        findings += rules
+        findings += DesignRules(scope: scope, layouts: result.layouts, rejected: result.rejected,
+                                onlyStructs: onlyStructs, onlyMacros: onlyMacros).findings()
         if let store { findings += ProfileCheck.numberReuse(layouts: result.layouts, store: store, only: onlyIoctls) }
 
         var matches: [String] = []

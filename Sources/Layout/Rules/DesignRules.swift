@@ -7,9 +7,18 @@ package struct DesignRules {
     package let rejected: [LayoutProbe.Rejected]
     /// Restrict struct rules to these names (patch mode: new or changed structs).
     package let onlyStructs: Set<String>?
+    /// Restrict macro rules to these macro / enum constant names (patch mode: new ones).
+    package let onlyMacros: Set<String>?
 
-    package init(scope: UapiScope, layouts: [ABILayout], rejected: [LayoutProbe.Rejected], onlyStructs: Set<String>? = nil) {
-        self.scope = scope; self.layouts = layouts; self.rejected = rejected; self.onlyStructs = onlyStructs
+    package init(scope: UapiScope, layouts: [ABILayout], rejected: [LayoutProbe.Rejected],
+                 onlyStructs: Set<String>? = nil, onlyMacros: Set<String>? = nil) {
+        self.scope = scope; self.layouts = layouts; self.rejected = rejected
+        self.onlyStructs = onlyStructs; self.onlyMacros = onlyMacros
+    }
+
+    /// Every #define and enum constant the headers declare.
+    package static func definedNames(_ headers: [HeaderDecls]) -> Set<String> {
+        Set(headers.flatMap { $0.macros.map(\.name) + $0.enums.flatMap { $0.constants.map(\.name) } })
     }
 
     /// x86_64 when probed: the ABI others are compared against.
@@ -148,7 +157,8 @@ package struct DesignRules {
         var seen = Set<String>()
         let pattern = "\\b(" + DesignRules.kernelOnlyMacros.joined(separator: "|") + ")\\s*\\("
         func scan(_ name: String, _ text: String, _ loc: SourceLocation) {
-            guard let r = text.range(of: pattern, options: .regularExpression), seen.insert(name).inserted else { return }
+            guard onlyMacros?.contains(name) ?? true,
+                  let r = text.range(of: pattern, options: .regularExpression), seen.insert(name).inserted else { return }
             let used = text[r].prefix { $0 != "(" }.trimmingCharacters(in: .whitespaces)
             out.append(Finding(rule: "kernel-only-macro", severity: .error, field: name,
                                message: "\(name) uses \(used)(), which only the kernel defines; userspace including this header cannot expand it",
@@ -159,7 +169,7 @@ package struct DesignRules {
             for e in h.enums { for c in e.constants { if let x = c.expression { scan(c.name, x, c.location) } } }
         }
         for r in rejected {
-            guard case .constant(let name) = r.entry, !seen.contains(name),
+            guard case .constant(let name) = r.entry, !seen.contains(name), onlyMacros?.contains(name) ?? true,
                   let loc = scope.constants.first(where: { $0.name == name })?.location else { continue }
             seen.insert(name)
             out.append(Finding(rule: "kernel-only-macro", severity: .error, field: name,
