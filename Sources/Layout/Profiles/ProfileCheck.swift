@@ -69,27 +69,26 @@ package enum ProfileCheck {
     /// gives to a different ioctl or struct.
     package static func numberReuse(layouts: [ABILayout], store: ProfileStore, only: Set<String>? = nil) -> [Finding] {
         guard let ref = layouts.first(where: { $0.abi.name == "x86_64" }) ?? layouts.first else { return [] }
-        var out: [Finding] = []
-        var seen = Set<String>()
+        // One finding per collision, naming every version that has it.
+        struct Collision: Hashable { var ioctl: IoctlLayout; var other: String; var otherStruct: String; var released: Bool }
+        var order: [Collision] = []
+        var versions: [Collision: [String]] = [:]
         for name in store.names {
             guard let p = try? store.resolved(name) else { continue }
             for hi in ref.ioctls where only?.contains(hi.name) ?? true {
                 for pi in p.ioctls where pi.family == hi.family && pi.type == hi.type && pi.nr == hi.nr
                     && (pi.name != hi.name || pi.struct != (hi.structName ?? pi.struct)) {
-                    let key = "\(hi.name)|\(pi.name)|\(pi.struct)|\(p.released)"
-                    let sev: Severity = p.released ? .error : .warning
-                    if !seen.insert(key).inserted {
-                        if let i = out.firstIndex(where: { $0.field == hi.name && $0.message.contains(" \(pi.name) ") && $0.severity == sev }) {
-                            out[i].message += ", \(p.name)"
-                        }
-                        continue
-                    }
-                    out.append(Finding(rule: "ioctl-number-reuse", severity: sev, struct: hi.structName, field: hi.name,
-                                       message: "\(hi.name) (struct \(hi.structName ?? "?")) uses nr 0x\(hex(hi.nr)), which is \(pi.name) (struct \(pi.struct)) in \(p.released ? "released " : "posted ")\(p.name)"))
+                    let c = Collision(ioctl: hi, other: pi.name, otherStruct: pi.struct, released: p.released)
+                    if versions[c] == nil { order.append(c) }
+                    versions[c, default: []].append(p.name)
                 }
             }
         }
-        return out
+        return order.map { c in
+            let hi = c.ioctl
+            return Finding(rule: "ioctl-number-reuse", severity: c.released ? .error : .warning, struct: hi.structName, field: hi.name,
+                           message: "\(hi.name) (struct \(hi.structName ?? "?")) uses nr 0x\(hex(hi.nr)), which is \(c.other) (struct \(c.otherStruct)) in \(c.released ? "released " : "posted ")\(versions[c]!.joined(separator: ", "))")
+        }
     }
 
     package static func hex(_ n: Int) -> String { String(n, radix: 16) }
