@@ -111,10 +111,11 @@ package struct LayoutProbe: Sendable {
             let (src, firstLine) = source(entries)
             let base = "\(workDir)/probe-\(abi.name)-\(round)"
             let srcPath = base + ".c"
-            FileManager.default.createFile(atPath: srcPath, contents: Data(src.utf8))
-            let args0 = ["--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-Wno-error", "-ferror-limit=0",
+            guard FileManager.default.createFile(atPath: srcPath, contents: Data(src.utf8)) else {
+                return Compiled(values: [:], rejected: rejected, fatal: "cannot write \(srcPath)")
+            }
+            var args = ["--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-ferror-limit=0",
                         "-S", "-emit-llvm", "-O0", "-o", base + ".ll"]
-            var args = args0
             if !tree.overrides.isEmpty { args += ["-I", overrideDir] }
             args += ["-I", tree.root]
             if let a = asmInclude { args += ["-I", a] }
@@ -160,7 +161,7 @@ package struct LayoutProbe: Sendable {
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = args
         let errPath = NSTemporaryDirectory() + "uc-stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)  // FileHandle below reports a failure
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         guard let errHandle = FileHandle(forWritingAtPath: errPath) else { return (127, "cannot create \(errPath)") }
         p.standardError = errHandle
