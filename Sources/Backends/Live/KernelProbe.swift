@@ -76,16 +76,13 @@ package struct KernelProbe: Sendable {
 
         // Every iommufd ioctl any profile knows, by number (the same number
         // may carry different names in different versions).
-        var seen: [Int: String] = [:]
-        var order: [(Int, String)] = []
+        var seen: [UInt64: String] = [:]
         for p in profiles {
-            for i in p.ioctls where i.family == .iommufd && seen[i.nr] == nil {
-                seen[i.nr] = i.name
-                order.append((i.nr, i.name))
+            for i in p.ioctls where i.family == .iommufd && seen[ioRequest(type: i.type, nr: i.nr)] == nil {
+                seen[ioRequest(type: i.type, nr: i.nr)] = i.name
             }
         }
-        for (nr, name) in order.sorted(by: { $0.0 < $1.0 }) {
-            let req = ioRequest(type: 0x3B, nr: nr)
+        for (req, name) in seen.sorted(by: { $0.key < $1.key }) {
             var arg = [UInt8](repeating: 0, count: 128)
             let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(req), $0.baseAddress) }
             let present = !(r.ret < 0 && r.err == Errno.ENOTTY)
@@ -98,7 +95,8 @@ package struct KernelProbe: Sendable {
         probe.mockAvailable = FileManager.default.fileExists(atPath: "/sys/bus/iommufd_mock")
             || probe.ioctls.contains { $0.name == "IOMMU_TEST_CMD" && $0.present }
         probe.tsmProfiles = profiles.filter { p in
-            let tsm = p.ioctls.filter { $0.name.contains("TSM") }
+            // Only iommufd ioctls were probed (vfio ones need a device fd).
+            let tsm = p.ioctls.filter { $0.family == .iommufd && $0.name.contains("TSM") }
             return !tsm.isEmpty && tsm.allSatisfy { t in
                 probe.ioctls.contains { $0.request == ioRequest(type: t.type, nr: t.nr) && $0.present && $0.minSize == t.minSize }
             }
