@@ -15,8 +15,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile"],
-                sources: ["uc_syscall.c"], publicHeadersPath: "include"),
-        .target(name: "Layout", path: "Sources/Layout"),
+                sources: ["uc_syscall.c", "uc_process.c"], publicHeadersPath: "include"),
+        .target(name: "Layout", dependencies: ["CShims"], path: "Sources/Layout"),
         .target(name: "Report", dependencies: ["Layout", "Cases"], path: "Sources/Report"),
         .target(name: "Cases", dependencies: ["Layout"], path: "Sources/Cases"),
         .target(name: "SimulatedBackend", dependencies: ["Layout", "Cases"], path: "Sources/Backends/Simulated"),
