@@ -19,8 +19,8 @@ struct AbiCommand: ParsableCommand {
     @Option(name: .long, help: "Compare against this version profile (linux-7.2, tsm-v2, tsm-v5, tsm-post-v5, tsm-vfio-rfc).")
     var profile: String?
 
-    @Option(name: .long, help: "Apply a git format-patch file or mbox of a series to the headers first and report what it adds or changes.")
-    var patch: String?
+    @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
+    var patch: [String] = []
 
     @Option(name: .long, help: "Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout instead of checking.")
     var dumpProfile: String?
@@ -28,7 +28,7 @@ struct AbiCommand: ParsableCommand {
     func run() throws {
         let format = try formatOption.outputFormat()
         let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patch: patch,
+        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patches: patch,
                                        fixtures: fixtureOptions.fixtures)
         if let name = dumpProfile {
             try dump(name: name, request: request)
@@ -41,7 +41,7 @@ struct AbiCommand: ParsableCommand {
 
     func dump(name: String, request: AbiCheck.Request) throws {
         var tree = try HeaderTree(path: request.headers)
-        if let patch = request.patch { tree = try PatchMode.apply(patchFile: patch, to: tree).0 }
+        if !request.patches.isEmpty { tree = try PatchMode.apply(patchFiles: request.patches, to: tree).0 }
         let scope = UapiScope(headers: try tree.parse())
         let r = try LayoutProbe(tree: tree, scope: scope).run(abis: ["x86_64", "i386"])
         guard let lp64 = r.layouts.first(where: { $0.abi.name == "x86_64" }) else {

@@ -7,11 +7,12 @@ package struct AbiCheck {
         package var headers: String
         package var abis: [String]?
         package var profile: String?
-        package var patch: String?
+        /// Patch files applied in order (a prerequisite, then the series).
+        package var patches: [String]
         package var fixtures: String?
 
-        package init(headers: String, abis: [String]? = nil, profile: String? = nil, patch: String? = nil, fixtures: String? = nil) {
-            self.headers = headers; self.abis = abis; self.profile = profile; self.patch = patch; self.fixtures = fixtures
+        package init(headers: String, abis: [String]? = nil, profile: String? = nil, patches: [String] = [], fixtures: String? = nil) {
+            self.headers = headers; self.abis = abis; self.profile = profile; self.patches = patches; self.fixtures = fixtures
         }
     }
 
@@ -53,8 +54,8 @@ package struct AbiCheck {
         var findings: [Finding] = []
         var applied: AppliedPatch?
 
-        if let patch = req.patch {
-            let (patched, info) = try PatchMode.apply(patchFile: patch, to: tree)
+        if !req.patches.isEmpty {
+            let (patched, info) = try PatchMode.apply(patchFiles: req.patches, to: tree)
             applied = info
             subjects = info.subjects
             probeTree = patched

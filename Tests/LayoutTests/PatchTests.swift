@@ -155,7 +155,8 @@ private let growBaz = """
         #expect(text.contains("\t__u32 id;\n\t__u32 __reserved;\n\t__aligned_u64 data_uptr;\n};"))
         // Alone, 2/2 cannot apply: demo_baz does not exist yet.
         let msg = inputError { _ = try applyPatch(growBaz) }
-        #expect(msg == "patch 2/2 (demo: give BAZ a user pointer): hunk #1 of include/uapi/linux/iommufd.h does not apply at line 21")
+        #expect(msg == "patch 2/2 (demo: give BAZ a user pointer): hunk #1 of include/uapi/linux/iommufd.h (@@ -21,4 +21,6 @@ struct demo_foo {) "
+                + "does not apply at line 21: patch line 11 ' struct demo_baz {' matches no line there")
     }
 
     @Test func ioctlOpAcrossTwoLines() throws {
@@ -228,8 +229,10 @@ private let growBaz = """
         #expect(text.hasSuffix("#define DEMO_FOO _IO(0x3b, DEMO_CMD_FOO)\n\nstruct demo_qux {\n __u32 size;\n};\n#endif\n"))
         #expect(applied.notes == [
             "patch 1/1 (demo: add the QUX command): hunk #1 of include/uapi/linux/iommufd.h applied ignoring white space",
-            "patch 1/1 (demo: add the QUX command): skipped 1 line(s) of comment text inside hunks of include/uapi/linux/iommufd.h",
+            "patch 1/1 (demo: add the QUX command): dropped 1 line(s) of reply text inside hunks of include/uapi/linux/iommufd.h",
         ])
+        #expect(applied.dropped.map(\.text) == ["Why a new struct? Could demo_foo grow instead?"])
+        #expect(applied.dropped.map(\.patchLine) == [23])
     }
 
     /// Some archives also drop blank lines, so a hunk comes up short on
@@ -255,7 +258,7 @@ private let growBaz = """
         #expect(try tree.text(of: "linux/iommufd.h")?.contains("\tDEMO_CMD_BAR = 0x82,\n DEMO_CMD_BAZ = 0x83,\n};\n\nstruct demo_foo {") == true)
         #expect(applied.notes == [
             "patch 2/3 (demo: add BAZ): hunk #1 of include/uapi/linux/iommufd.h applied ignoring white space and blank lines",
-            "patch 2/3 (demo: add BAZ): 1 context line(s) of include/uapi/linux/iommufd.h missing from the copy (blank lines dropped by a mail archive?)",
+            "patch 2/3 (demo: add BAZ): 1 blank context line(s) of include/uapi/linux/iommufd.h missing from the copy (dropped by a mail archive)",
         ])
     }
 
@@ -307,11 +310,13 @@ private let growBaz = """
 
             """
         let msg = inputError { _ = try applyPatch(diff) }
-        #expect(msg == "patch 3/4 (demo: rename a field): hunk #2 of include/uapi/linux/iommufd.h does not apply at line 15")
+        #expect(msg == "patch 3/4 (demo: rename a field): hunk #2 of include/uapi/linux/iommufd.h (@@ -14,3 +15,3 @@ struct demo_foo {) "
+                + "does not apply at line 15: patch line 14 '-\t__u32 flagz;' matches no line there")
         // Applying a patch twice is called out.
         let (tree, _) = try applyPatch(addBazCmd)
         let again = inputError { _ = try applyPatch(addBazCmd, tree: tree) }
-        #expect(again?.hasSuffix("hunk #1 of include/uapi/linux/iommufd.h does not apply at line 9 (its result is already there: was the patch applied already?)") == true)
+        #expect(again?.hasSuffix("hunk #1 of include/uapi/linux/iommufd.h (@@ -9,5 +9,6 @@ enum {) does not apply at line 9 "
+                                 + "(its result is already there: was the patch applied already?)") == true)
     }
 
     @Test func garbageInput() throws {

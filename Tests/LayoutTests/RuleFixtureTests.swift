@@ -29,7 +29,7 @@ struct RuleFixtureTests {
     static let abis = ["x86_64", "i386", "arm-eabi", "powerpc", "s390x"]
 
     static func check(_ patch: String) throws -> AbiCheck.Report {
-        try AbiCheck.run(.init(headers: Repo.headers, abis: abis, patch: Repo.fixtures + "/patches/rules/" + patch, fixtures: Repo.fixtures))
+        try AbiCheck.run(.init(headers: Repo.headers, abis: abis, patches: [Repo.fixtures + "/patches/rules/" + patch], fixtures: Repo.fixtures))
     }
 
     @Test func manifestCoversEveryStaticRule() {
@@ -74,7 +74,7 @@ struct RuleFixtureTests {
     @Test func tsmSeriesMatchTheirProfiles() throws {
         func run(_ p: String, profile: String) throws -> AbiCheck.Report {
             try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64", "i386"], profile: profile,
-                                   patch: Repo.fixtures + "/patches/" + p, fixtures: Repo.fixtures))
+                                   patches: [Repo.fixtures + "/patches/" + p], fixtures: Repo.fixtures))
         }
         let v5 = try run("tsm-v5-series.mbox", profile: "tsm-v5")
         #expect(v5.profileMatches == ["tsm-v5"])
@@ -99,14 +99,14 @@ struct RuleFixtureTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "hello, this is not a patch\n".write(toFile: dir + "/garbage.patch", atomically: true, encoding: .utf8)
         #expect(throws: InputError.self) {
-            try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64"], patch: dir + "/garbage.patch", fixtures: Repo.fixtures))
+            try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64"], patches: [dir + "/garbage.patch"], fixtures: Repo.fixtures))
         }
         let v5 = try String(contentsOfFile: Repo.fixtures + "/patches/tsm-v5-series.mbox", encoding: .utf8)
         // Patch 2/2 alone: its context needs TSM_OP from 1/2.
         let second = String(v5[v5.range(of: "\nFrom ", options: .backwards)!.upperBound...])
         try ("From " + second).write(toFile: dir + "/second.patch", atomically: true, encoding: .utf8)
         let e = #expect(throws: InputError.self) {
-            try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64"], patch: dir + "/second.patch", fixtures: Repo.fixtures))
+            try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64"], patches: [dir + "/second.patch"], fixtures: Repo.fixtures))
         }
         #expect(e?.message.contains("does not apply") == true)
     }

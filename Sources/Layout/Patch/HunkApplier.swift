@@ -1,6 +1,8 @@
 import Foundation
 
-/// Applies the uAPI-header parts of a patch series to header texts.
+/// Applies the hunks of one file diff to that file's text. Besides exact
+/// patches it takes what mail archives make of them: tabs collapsed, context
+/// prefixes and blank context lines gone, reply text typed between the lines.
 package enum HunkApplier {
     /// Kernel-tree paths of the headers this tool checks, by include-relative key.
     package static let uapiPaths: [(key: String, kernelPath: String)] = [
@@ -42,197 +44,249 @@ package enum HunkApplier {
     /// Why a hunk did not apply; the caller names the patch.
     package struct Failure: Error, Sendable {
         package let hunkNumber: Int
-        /// 1-based line where the hunk was expected.
+        /// The hunk's `@@ … @@` line.
+        package let header: String
+        /// 1-based line of the file where the hunk was expected.
         package let line: Int
         /// The hunk's new text is already there.
         package let alreadyApplied: Bool
+        /// The first patch line that matched no line of the file where the
+        /// hunk was expected (nil: the hunk's line counts did not add up, or
+        /// it is placed past the end of the file).
+        package let firstMismatch: HunkLine?
+        package var pastEnd = false
     }
 
-    /// How strictly a hunk's old lines were compared with the tree.
+    /// How strictly a hunk's old lines were compared with the file.
     package enum Match: Sendable, Equatable {
         case exact
         /// All white space removed (archive copies lose tabs).
         case ignoringWhitespace
-        /// Also lets blank tree lines go unmatched (archives drop blank lines).
+        /// Also lets blank file lines go unmatched (archives drop blank lines).
         case ignoringBlankLines
     }
 
-    /// How a hunk that did apply was placed (for notes).
+    /// How a hunk that did apply was placed, and what of it was not used.
     package struct Placement: Sendable, Equatable {
         package let hunkNumber: Int
+        package let header: String
         package let offset: Int
         package let match: Match
+        /// Bare lines that are no line of the file and surplus to the counts:
+        /// reply text typed into the quoted patch, dropped.
+        package var dropped: [HunkLine] = []
+        /// Blank context lines of the file the copy lacks.
+        package var blankLinesMissing = 0
+        /// Trailing context lines the copy lacks (it was cut off).
+        package var contextMissing = 0
+        /// Added lines were re-indented (their white space was collapsed).
+        package var reindented = false
+
+        /// Nothing to say: placed where stated, exactly, nothing dropped.
+        package var isPlain: Bool {
+            offset == 0 && match == .exact && dropped.isEmpty && blankLinesMissing == 0 && contextMissing == 0 && !reindented
+        }
     }
 
     /// Applies every hunk of `file` to `buffer` in order. Hunks cannot overlap
-    /// or go backwards, so each search starts after the previous hunk.
-    package static func apply(_ file: FileDiff, to buffer: inout Buffer) throws(Failure) -> [Placement] {
+    /// or go backwards, so each search starts after the previous hunk. Added
+    /// lines of archive copies are re-indented as C when `reindent` is set.
+    package static func apply(_ file: FileDiff, to buffer: inout Buffer, reindent: Bool = false) throws(Failure) -> [Placement] {
         var drift = 0
         var minPos = 0
         var placements: [Placement] = []
         for (n, hunk) in file.hunks.enumerated() {
+            let insertOnly = hunk.oldCount == 0
             // A hunk without old lines inserts *after* line oldStart.
-            let stated = hunk.oldLines.isEmpty ? hunk.oldStart : max(hunk.oldStart - 1, 0)
+            let stated = insertOnly ? hunk.oldStart : max(hunk.oldStart - 1, 0)
             let expected = stated + drift
-            guard let m = locate(hunk.lines, in: buffer.lines, near: expected, from: minPos) else {
-                let reversed = hunk.lines.map { l -> HunkLine in
-                    switch l.kind {
-                    case .add: HunkLine(.remove, l.text)
-                    case .remove: HunkLine(.add, l.text)
-                    case .context: l
-                    }
-                }
-                let already = !hunk.newLines.isEmpty && locate(reversed, in: buffer.lines, near: expected, from: minPos) != nil
-                throw Failure(hunkNumber: n + 1, line: expected + 1, alreadyApplied: already)
+            if insertOnly && (expected > buffer.lines.count || expected < minPos) {
+                throw Failure(hunkNumber: n + 1, header: hunk.header, line: expected + 1, alreadyApplied: false,
+                              firstMismatch: nil, pastEnd: expected > buffer.lines.count)
             }
-            let reachedEnd = m.pos + m.span == buffer.lines.count
-            buffer.lines.replaceSubrange(m.pos..<(m.pos + m.span), with: m.replacement)
-            if reachedEnd {
-                buffer.endsWithNewline = !(hunk.newLines.last?.noNewlineAtEnd ?? false)
+            guard let m = locate(hunk, in: buffer.lines, near: expected, from: minPos) else {
+                throw failure(hunk, number: n + 1, in: buffer.lines, near: expected, from: minPos)
             }
-            if m.pos != expected || m.match != .exact {
-                placements.append(Placement(hunkNumber: n + 1, offset: m.pos - expected, match: m.match))
+            var replacement = m.alignment.replacement
+            let archive = hunk.hasBareLines || m.match != .exact
+            if reindent && archive { CIndent.reindent(&replacement, runs: m.alignment.addedRuns) }
+            let reachedEnd = m.pos + m.alignment.span == buffer.lines.count
+            buffer.lines.replaceSubrange(m.pos..<(m.pos + m.alignment.span), with: replacement)
+            if reachedEnd, let last = (hunk.lines + hunk.tail).last(where: { $0.kind != .remove }) {
+                buffer.endsWithNewline = !last.noNewlineAtEnd
             }
-            drift = m.pos - stated + (m.replacement.count - m.span)
-            minPos = m.pos + m.replacement.count
+            var placement = Placement(hunkNumber: n + 1, header: hunk.header, offset: m.pos - expected, match: m.match)
+            placement.dropped = m.alignment.dropped
+            placement.blankLinesMissing = m.alignment.blanksSkipped
+            placement.contextMissing = m.alignment.contextMissing
+            placement.reindented = reindent && archive && !m.alignment.addedRuns.isEmpty
+            placements.append(placement)
+            drift = m.pos - stated + (replacement.count - m.alignment.span)
+            minPos = m.pos + replacement.count
         }
         return placements
     }
 
+    /// The failure for a hunk that fits nowhere: the first line that did not
+    /// match where it was expected, and whether its result is already there.
+    static func failure(_ hunk: Hunk, number: Int, in lines: [String], near expected: Int, from minPos: Int) -> Failure {
+        let squeezed = lines.map(squeeze)
+        let at = min(max(expected, minPos), max(lines.count - 1, 0))
+        var mismatch: HunkLine?
+        if case .failure(let m) = align(hunk, lines, squeezed, at: at, .ignoringBlankLines) { mismatch = m.item }
+        let reversed = hunk.reversed
+        let already = reversed.changes && (hunk.lines + hunk.tail).contains { $0.kind == .add }
+            && locate(reversed, in: lines, near: expected, from: minPos) != nil
+        return Failure(hunkNumber: number, header: hunk.header, line: expected + 1, alreadyApplied: already, firstMismatch: mismatch)
+    }
+
     static func squeeze(_ s: String) -> String { s.filter { !$0.isWhitespace } }
 
-    /// Where the hunk's old side occurs: exact comparison at any offset
-    /// (nearest first), then with white space removed, then also skipping
-    /// blank tree lines. Returns the tree lines covered and their replacement.
-    static func locate(_ hunk: [HunkLine], in lines: [String], near expected: Int, from minPos: Int)
-        -> (pos: Int, span: Int, replacement: [String], match: Match)? {
-        let oldCount = hunk.filter { $0.kind != .add }.count
-        if oldCount == 0 {
-            guard minPos <= lines.count else { return nil }
-            return (min(max(expected, minPos), lines.count), 0, hunk.map(\.text), .exact)
+    /// The tree lines a hunk covers from `pos`, what replaces them, and what
+    /// of the hunk went unused.
+    struct Alignment {
+        var span = 0
+        var replacement: [String] = []
+        var dropped: [HunkLine] = []
+        var blanksSkipped = 0
+        var contextMissing = 0
+        /// Runs of added lines in `replacement`: their range, and the file
+        /// line before them with whether the hunk removed it.
+        var addedRuns: [CIndent.Run] = []
+        /// How far from a clean placement: lines dropped, context missing.
+        var score: Int { dropped.count + contextMissing }
+    }
+
+    struct Mismatch: Error { var item: HunkLine? }
+
+    /// Where the hunk's old side occurs: exact comparison, then with white
+    /// space removed, then also skipping blank file lines; at each, nearest
+    /// the stated line first. A placement that drops lines or lacks context
+    /// only wins when no placement does better.
+    static func locate(_ hunk: Hunk, in lines: [String], near expected: Int, from minPos: Int)
+        -> (pos: Int, alignment: Alignment, match: Match)? {
+        if hunk.oldCount == 0 {
+            let at = min(max(expected, minPos), lines.count)
+            guard case .success(let a) = align(hunk, lines, [], at: at, .exact) else { return nil }
+            return (at, a, .exact)
         }
         var squeezed: [String] = []
+        var best: (pos: Int, alignment: Alignment, match: Match)?
+        let last = lines.count - 1
+        guard last >= minPos else { return nil }
+        let start = min(max(expected, minPos), last)
         for match in [Match.exact, .ignoringWhitespace, .ignoringBlankLines] {
             if match == .ignoringWhitespace { squeezed = lines.map(squeeze) }
-            // Skipping blank lines can make the covered span shorter or longer.
-            let last = match == .ignoringBlankLines ? lines.count - 1 : lines.count - oldCount
-            guard last >= minPos else { continue }
-            let start = min(max(expected, minPos), last)
             for d in 0...max(start - minPos, last - start) {
                 for p in d == 0 ? [start] : [start + d, start - d] where p >= minPos && p <= last {
-                    if let r = align(hunk, lines, squeezed, at: p, match) { return (p, r.span, r.replacement, match) }
+                    let limit = best.map { $0.alignment.score - 1 } ?? Int.max
+                    guard case .success(let a) = align(hunk, lines, squeezed, at: p, match, maxDropped: limit),
+                          a.score <= limit else { continue }
+                    if a.score == 0 { return (p, a, match) }
+                    best = (p, a, match)
                 }
             }
         }
-        return nil
+        return best
     }
 
-    /// Matches the hunk's old lines against the tree from `p` and builds the
-    /// new text. Context comes from the tree, not the patch: archive copies
-    /// lost its tabs.
-    static func align(_ hunk: [HunkLine], _ lines: [String], _ squeezed: [String], at p: Int, _ match: Match)
-        -> (span: Int, replacement: [String])? {
-        var j = p
-        var out: [String] = []
-        for l in hunk {
-            if l.kind == .add { out.append(l.text); continue }
-            let want = match == .exact ? l.text : squeeze(l.text)
-            if match == .ignoringBlankLines {
-                if want.isEmpty {
-                    // A blank hunk line takes a blank tree line if there is one.
-                    if j < lines.count, squeezed[j].isEmpty {
-                        if l.kind == .context { out.append(lines[j]) }
-                        j += 1
-                    }
-                    continue
-                }
-                // Blank tree lines the copy lost stay as context.
-                while j < lines.count, squeezed[j].isEmpty { out.append(lines[j]); j += 1 }
+    /// Matches the hunk against the file from line `p`, greedily: removed and
+    /// context lines must be the file's next lines; a bare line is context
+    /// when it is the file's next line and the counts still need one, reply
+    /// text otherwise. Context comes from the file, not the patch (archive
+    /// copies lost its tabs); the hunk header's counts must come out exactly.
+    static func align(_ hunk: Hunk, _ lines: [String], _ squeezed: [String], at p: Int, _ match: Match,
+                      maxDropped: Int = Int.max) -> Result<Alignment, Mismatch> {
+        let items = hunk.lines + hunk.tail
+        var a = Alignment()
+        var j = p, old = 0, new = 0
+        var lastTree: (text: String, removed: Bool)? = p > 0 && p <= lines.count ? (lines[p - 1], false) : nil
+        func same(_ k: Int, _ text: String) -> Bool { match == .exact ? lines[k] == text : squeezed[k] == squeeze(text) }
+        /// The file line at or after j that equals `text`, past blank lines the copy dropped.
+        func find(_ text: String) -> Int? {
+            var k = j
+            while k < lines.count {
+                if same(k, text) { return k }
+                guard match == .ignoringBlankLines, squeezed[k].isEmpty else { return nil }
+                k += 1
             }
-            guard j < lines.count, (match == .exact ? lines[j] : squeezed[j]) == want else { return nil }
-            if l.kind == .context { out.append(lines[j]) }
-            j += 1
+            return nil
         }
-        return (j - p, out)
-    }
-
-    /// Result of applying a series to the uAPI headers.
-    package struct SeriesResult: Sendable {
-        /// Keys (`linux/iommufd.h`, ...) in the order the series first touched them.
-        package var touched: [String] = []
-        /// Text before the series, for headers that existed.
-        package var base: [String: String] = [:]
-        package var patched: [String: String] = [:]
-        package var notes: [String] = []
-    }
-
-    /// Applies the uAPI-header hunks of `series`, patch after patch; `base`
-    /// gives a header's current text (nil when the tree lacks it).
-    package static func apply(_ series: PatchSeries, base: (String) throws -> String?) throws -> SeriesResult {
-        var result = SeriesResult()
-        var current: [String: String?] = [:]
-        let patches = series.patches
-        for (index, message) in patches.enumerated() {
-            let label = message.label(index: index, of: patches.count)
-            for file in message.files where !file.hunks.isEmpty {
-                guard let key = uapiKey(for: file.path) ?? file.oldPath.flatMap(uapiKey(for:)) else { continue }
-                if current[key] == nil {
-                    let text = try base(key)
-                    current[key] = .some(text)
-                    if let text { result.base[key] = text }
-                    result.touched.append(key)
-                }
-                let now = current[key]!
-                if file.isDeletion {
-                    throw InputError("\(label): deletes \(file.oldPath!), which this tool cannot check")
-                }
-                if file.isNewFile, now != nil, !(now!.isEmpty) {
-                    throw InputError("\(label): creates \(file.path), but the header tree already has \(key)")
-                }
-                if !file.isNewFile, now == nil {
-                    throw InputError("\(label): changes \(file.path), but the header tree has no \(key)")
-                }
-                var buffer = Buffer(text: now ?? "")
-                do throws(Failure) {
-                    for p in try apply(file, to: &buffer) {
-                        var how = p.offset == 0 ? [] : ["at offset \(p.offset)"]
-                        switch p.match {
-                        case .exact: break
-                        case .ignoringWhitespace: how.append("ignoring white space")
-                        case .ignoringBlankLines: how.append("ignoring white space and blank lines")
-                        }
-                        result.notes.append("\(label): hunk #\(p.hunkNumber) of \(file.path) applied \(how.joined(separator: ", "))")
-                    }
-                } catch {
-                    let why = error.alreadyApplied ? " (its result is already there: was the patch applied already?)" : ""
-                    throw InputError("\(label): hunk #\(error.hunkNumber) of \(file.path) does not apply at line \(error.line)\(why)")
-                }
-                let skipped = file.hunks.reduce(0) { $0 + $1.skippedLines }
-                if skipped > 0 {
-                    result.notes.append("\(label): skipped \(skipped) line(s) of comment text inside hunks of \(file.path)")
-                }
-                let missing = file.hunks.reduce(0) { $0 + $1.missingContextLines }
-                if missing > 0 {
-                    result.notes.append("\(label): \(missing) context line(s) of \(file.path) missing from the copy (blank lines dropped by a mail archive?)")
-                }
-                current[key] = .some(buffer.text)
-                result.patched[key] = buffer.text
+        func fits(_ k: Int, context: Bool) -> Bool { old + (k - j) < hunk.oldCount && (!context || new + (k - j) < hunk.newCount) }
+        /// Blank file lines the copy dropped, up to line k. When the hunk just
+        /// added lines ending in a blank one, the dropped blank stood before
+        /// them (`ctx, blank, +x, +blank, ctx` is the usual shape), so it goes there.
+        func take(upTo k: Int) {
+            guard j < k else { return }
+            let blanks = Array(lines[j..<k])
+            let n = blanks.count
+            j = k; old += n; new += n; a.blanksSkipped += n
+            if let run = a.addedRuns.last, run.range.upperBound == a.replacement.count, run.range.count > 1,
+               squeeze(a.replacement[a.replacement.count - 1]).isEmpty {
+                a.replacement.insert(contentsOf: blanks, at: run.range.lowerBound)
+                a.addedRuns[a.addedRuns.count - 1].range = (run.range.lowerBound + n)..<(run.range.upperBound + n)
+            } else {
+                a.replacement += blanks
             }
         }
-        return result
+        for (n, item) in items.enumerated() {
+            if n >= hunk.lines.count && old == hunk.oldCount && new == hunk.newCount { break }
+            switch item.kind {
+            case .add:
+                guard new < hunk.newCount else { return .failure(Mismatch(item: item)) }
+                if a.addedRuns.last?.range.upperBound != a.replacement.count {
+                    a.addedRuns.append(CIndent.Run(range: a.replacement.count..<a.replacement.count, before: lastTree))
+                }
+                a.replacement.append(item.text)
+                a.addedRuns[a.addedRuns.count - 1].range = a.addedRuns[a.addedRuns.count - 1].range.lowerBound..<a.replacement.count
+                new += 1
+            case .remove, .context:
+                let context = item.kind == .context
+                guard let k = find(item.text), fits(k, context: context) else { return .failure(Mismatch(item: item)) }
+                take(upTo: k)
+                lastTree = (lines[j], !context)
+                if context { a.replacement.append(lines[j]); new += 1 }
+                j += 1; old += 1
+            case .bare:
+                if old < hunk.oldCount, new < hunk.newCount, let k = find(item.text), fits(k, context: true) {
+                    take(upTo: k)
+                    lastTree = (lines[j], false)
+                    a.replacement.append(lines[j]); j += 1; old += 1; new += 1
+                } else {
+                    a.dropped.append(item)
+                    if a.dropped.count > maxDropped { return .failure(Mismatch(item: item)) }
+                }
+            }
+        }
+        // Blank lines the copy dropped at the end of the hunk.
+        while match == .ignoringBlankLines, old < hunk.oldCount, new < hunk.newCount, j < lines.count, squeezed[j].isEmpty {
+            take(upTo: j + 1)
+        }
+        let missing = hunk.oldCount - old
+        // A copy cut short may lack as much trailing context as it was cut
+        // short by (as many old as new lines), nothing else: dropped reply
+        // lines must be surplus to the counts.
+        guard missing == hunk.newCount - new, missing <= hunk.missingContextLines else { return .failure(Mismatch(item: nil)) }
+        a.contextMissing = missing
+        a.span = j - p
+        return .success(a)
     }
 }
 
-extension PatchMessage {
-    /// `patch 5/5 (iommufd: add X)`, `patch 2 of 3 (...)` without a tag,
-    /// or `patch` for a lone plain diff.
-    package func label(index: Int, of count: Int) -> String {
-        var s: String
-        if let (n, m) = seriesPosition { s = "patch \(n)/\(m)" }
-        else if count > 1 { s = "patch \(index + 1) of \(count)" }
-        else { s = "patch" }
-        let t = title
-        if !t.isEmpty { s += " (\(t.count > 60 ? String(t.prefix(57)) + "..." : t))" }
-        return s
+extension Hunk {
+    /// The hunk that undoes this one (added and removed lines swapped).
+    var reversed: Hunk {
+        func flip(_ l: HunkLine) -> HunkLine {
+            switch l.kind {
+            case .add: return HunkLine(.remove, l.text, patchLine: l.patchLine)
+            case .remove: return HunkLine(.add, l.text, patchLine: l.patchLine)
+            case .context, .bare: return l
+            }
+        }
+        var h = Hunk(oldStart: newStart, oldCount: newCount, newStart: oldStart, newCount: oldCount, section: section,
+                     lines: lines.map(flip), patchLine: patchLine)
+        h.tail = tail.map(flip)
+        h.missingContextLines = missingContextLines
+        return h
     }
 }

@@ -12,48 +12,73 @@ package struct AppliedPatch: Sendable {
     package let baseText: [String: String]
     package let patchedText: [String: String]
     /// How hunks were placed when not exactly as stated (offset, white space
-    /// ignored) and skipped comment lines: for a verbose report.
+    /// ignored) and dropped reply text: for a verbose report.
     package let notes: [String]
+    package let dropped: [DroppedLine]
 }
 
 package enum PatchMode {
-    /// Reads, parses and applies the patch file at `path` to `tree`'s uAPI
-    /// headers. Every failure is an `InputError` naming the file.
-    package static func apply(patchFile path: String, to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+    /// Patch files past this size are not patches a person posted.
+    package static let maxPatchBytes = 32 << 20
+
+    /// Reads and parses one patch file; every failure names the file.
+    package static func read(patchFile path: String) throws -> PatchSeries {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw InputError("patch file \(path) does not exist")
         }
-        guard !isDir.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw InputError("cannot read patch file \(path)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard !isDir.boolValue, size <= maxPatchBytes, let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(size > maxPatchBytes ? "patch file \(path) is over \(maxPatchBytes >> 20) MiB"
+                                                  : "cannot read patch file \(path)")
         }
         // Mail archives are not always UTF-8; Latin-1 decodes any byte string.
         guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
             throw InputError("cannot decode patch file \(path)")
         }
-        return try apply(patchText: text, named: path, to: tree)
+        return try parse(text, named: path)
+    }
+
+    static func parse(_ text: String, named name: String) throws -> PatchSeries {
+        do { return try PatchSeries.parse(text: text) } catch let e as InputError {
+            throw InputError("\(name): \(e.message)")
+        }
+    }
+
+    /// Reads, parses and applies the patch file at `path` to `tree`'s uAPI headers.
+    package static func apply(patchFile path: String, to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+        try apply(patchFiles: [path], to: tree)
+    }
+
+    /// Applies several patch files in order (a prerequisite, then a series).
+    package static func apply(patchFiles paths: [String], to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+        try apply(paths.map { ($0, try read(patchFile: $0)) }, to: tree)
     }
 
     /// Same as `apply(patchFile:to:)` for text already in memory; `name` is
     /// used in messages.
     package static func apply(patchText text: String, named name: String, to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
-        let series: PatchSeries
-        do { series = try PatchSeries.parse(text: text) } catch let e as InputError {
-            throw InputError("\(name): \(e.message)")
-        }
-        let result = try HunkApplier.apply(series, base: { try tree.text(of: $0) })
+        try apply([(name, try parse(text, named: name))], to: tree)
+    }
+
+    static func apply(_ patches: [(name: String, series: PatchSeries)], to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+        let applier = SeriesApplier(key: { HunkApplier.uapiKey(for: $0) }, base: { try tree.text(of: $0) })
+        let result = try applier.apply(patches)
         guard !result.touched.isEmpty else {
-            throw InputError("\(name) touches neither \(HunkApplier.uapiPaths[0].kernelPath) nor \(HunkApplier.uapiPaths[1].kernelPath)")
+            let names = patches.map(\.name).joined(separator: ", ")
+            throw InputError("\(names) touches neither \(HunkApplier.uapiPaths[0].kernelPath) nor \(HunkApplier.uapiPaths[1].kernelPath)")
         }
         var patchedTree = tree
-        for (key, text) in result.patched { patchedTree.overrides[key] = text }
+        var patched: [String: String] = [:]
+        for (key, text) in result.patched { if let text { patched[key] = text; patchedTree.overrides[key] = text } }
         let applied = AppliedPatch(
-            subjects: series.patches.map(\.subject),
+            subjects: patches.flatMap { $0.series.patches.map(\.subject) },
             touchedHeaders: result.touched,
-            ioctlOps: IoctlOps.added(in: series),
+            ioctlOps: patches.flatMap { IoctlOps.added(in: $0.series) },
             baseText: result.base,
-            patchedText: result.patched,
-            notes: result.notes)
+            patchedText: patched,
+            notes: result.notes,
+            dropped: result.dropped)
         return (patchedTree, applied)
     }
 }
