@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live kernel clean
+.PHONY: all deps build main check test-swift test-cshims bench live live-tsm kernel clean
 
 all: main
 
@@ -49,6 +49,14 @@ kernel:
 
 live: deps build kernel
 	$(BIN) vm --timeout $(LIVE_TIMEOUT) --kernel "$$(scripts/build-kernel.sh --print-path)" --out out/vm
+
+# The patch lane: 7.2 + our TSM_OP base (fixtures/kernel/tsm-v5-prereq.patch)
+# + the posted series TSM_SERIES, built incrementally on the lane's tree,
+# probed and run live; then every planted bug of fixtures/kernel/bugs.json
+# must be caught. KTAP in out/vm-tsm/stdout.
+live-tsm: deps build
+	@[ -n "$(TSM_SERIES)" ] || { echo "make live-tsm: pass TSM_SERIES=FILE, the posted TSM series (e.g. its v5 5/5 TSM_REQ patch)" >&2; exit 2; }
+	TSM_SERIES="$(TSM_SERIES)" BIN=$(BIN) LIVE_TIMEOUT=$(LIVE_TIMEOUT) scripts/live-tsm.sh
 
 clean:
 	rm -rf .build CShims/tests/build

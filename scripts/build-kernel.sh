@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Build the Linux 7.2 kernel the live VM lane boots: Debian sid's
 # linux-source-7.2 (pinned), tinyconfig + kvm_guest.config + our fragment,
-# everything built in. The result is cached outside the repo, keyed by the
-# source version and the fragment text, so any clone on this machine reuses it.
+# everything built in. Results are cached outside the repo, keyed by the
+# source version and the fragment text, so any clone on this machine reuses
+# them. The configured and built tree is kept there too, so a patched kernel
+# costs only the rebuild of what its diff touches plus the link.
 #   scripts/build-kernel.sh [OUT]       build if needed; print the bzImage path
 #                                       (and copy it to OUT, a file or a dir)
 #   scripts/build-kernel.sh --print-path   print the cached bzImage path only;
 #                                       exit 1 if it is not built yet
-# Env: UAPI_CONFORM_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform),
-#      KEEP_KERNEL_TREE=1 keeps the unpacked source and build dir afterwards.
-# Progress goes to stderr; stdout is only the bzImage path.
+#   scripts/build-kernel.sh --diff FILE    build 7.2 with a clean diff (patch -p1)
+#                                       applied; print that kernel's bzImage path
+#   scripts/build-kernel.sh --patched DIFF -- COMMAND [ARG...]
+#                                       run COMMAND ARG... --source TREE --diff DIFF
+#                                       on the pristine tree (it writes the diff;
+#                                       `uapi-conform apply` does), then as --diff
+# Env: UAPI_CONFORM_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform).
+# Progress goes to stderr; stdout is only the bzImage path. Bad input: exit 2.
 set -euo pipefail
 
 SRC_PKG=linux-source-7.2
@@ -23,127 +30,197 @@ cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
 die() { echo "build-kernel: error: $*" >&2; exit 2; }
 say() { echo "build-kernel: $*" >&2; }
 
-print_only=0 out=""
+mode=base out="" diff=""
 case "${1:-}" in
-	--print-path) print_only=1 ;;
-	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	-*) die "unknown option $1 (usage: $0 [--print-path | OUT])" ;;
+	--print-path) mode=print ;;
+	--diff) mode=diff; diff=${2:-}; [ -n "$diff" ] || die "--diff needs a file" ;;
+	--patched) mode=patched; diff=${2:-}; [ "${3:-}" = "--" ] && [ $# -ge 4 ] || die "usage: $0 --patched DIFF -- COMMAND [ARG...]"
+		shift 3 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) die "unknown option $1 (usage: $0 [--print-path | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
 	*) out=${1:-} ;;
 esac
 [ -r "$fragment" ] || die "missing config fragment $fragment"
+if [ "$mode" = diff ]; then [ -f "$diff" ] && [ -r "$diff" ] || die "diff '$diff' is not a readable file"; fi
 
 # The key covers the fragment's settings, not its comments: rewording a
 # comment must not cost a 9-minute rebuild.
 key=$( { printf '%s=%s\n%s\n' "$SRC_PKG" "$SRC_VER" "$RECIPE"
 	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment"; } | sha256sum | cut -c1-64)
 final="$cache/kernel/$key"
+tree="$cache/kernel/tree-$key"     # src/ (the source), build/ (O=), state files
+src="$tree/$SRC_PKG"
 
-deliver() {
+deliver() {  # $1: folder holding bzImage
 	if [ -n "$out" ]; then
-		if [ -d "$out" ]; then cp "$final/bzImage" "$out/bzImage"; else cp "$final/bzImage" "$out"; fi
+		if [ -d "$out" ]; then cp "$1/bzImage" "$out/bzImage"; else cp "$1/bzImage" "$out"; fi
 	fi
-	echo "$final/bzImage"
+	echo "$1/bzImage"
 }
 
-if [ -f "$final/bzImage" ]; then deliver; exit 0; fi
-if [ "$print_only" -eq 1 ]; then
+if [ "$mode" = base ] && [ -f "$final/bzImage" ]; then deliver "$final"; exit 0; fi
+if [ "$mode" = print ]; then
+	[ -f "$final/bzImage" ] && { deliver "$final"; exit 0; }
 	say "no kernel built for this fragment yet (expected $final/bzImage); run scripts/build-kernel.sh"
 	exit 1
 fi
+patched_key() { { echo "$key"; cat "$1"; } | sha256sum | cut -c1-64; }
+if [ "$mode" = diff ] && [ -f "$cache/kernel/patched/$(patched_key "$diff")/bzImage" ]; then
+	deliver "$cache/kernel/patched/$(patched_key "$diff")"; exit 0
+fi
 
-for tool in make gcc bc bison flex xz tar dpkg-deb apt-get sha256sum flock; do
+for tool in make gcc bc bison flex xz tar dpkg-deb apt-get sha256sum flock patch; do
 	command -v "$tool" >/dev/null || die "$tool not found; run scripts/install-deps.sh --live"
 done
 [ -e /usr/include/libelf.h ] || die "libelf-dev missing; run scripts/install-deps.sh --live"
 [ -e /usr/include/openssl/ssl.h ] || die "libssl-dev missing; run scripts/install-deps.sh --live"
 
 mkdir -p "$cache/kernel"
-# One build at a time per cache: two clones building at once would share
-# the work dir. The loser waits, then finds the cached result.
+# One build at a time per cache: the tree is shared. The loser waits, then
+# finds the cached result.
 exec 9>"$cache/kernel/.lock"
 flock 9
-if [ -f "$final/bzImage" ]; then deliver; exit 0; fi
 
 t0=$(date +%s)
 secs() { echo "$(( $(date +%s) - $1 ))s"; }
-
-# 1. Source: the .deb holds one tarball. Keep the extracted tarball (~150 MB)
-#    per version so a fragment change does not download again.
-srcpkg="$cache/kernel/source-$SRC_PKG-$SRC_VER"
-tarball=usr/src/$SRC_PKG.tar.xz
-if [ ! -f "$srcpkg/$tarball" ]; then
-	say "downloading $SRC_PKG=$SRC_VER from Debian sid"
-	"$root/scripts/fetch-debian-sid.sh" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
-		|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
-	say "download: $(secs "$t0")"
-fi
-
-# 2. Unpack into a work dir next to the cache entry (1.8 GB tree).
-work="$cache/kernel/work-$key"
-rm -rf "$work" && mkdir -p "$work/build"
-t=$(date +%s)
-tar -C "$work" -xf "$srcpkg/$tarball"
-src="$work/$SRC_PKG"
-[ -f "$src/Makefile" ] || die "tarball did not unpack to $src"
-say "unpack: $(secs "$t")"
-
-# 3. Configure. Without ARCH=x86_64 tinyconfig is 32-bit. scripts/config
-#    sets symbols one by one; olddefconfig then resolves dependencies, which
-#    may newly allow a symbol that was refused the first time, so repeat.
-t=$(date +%s)
-mk=(make -C "$src" ARCH=x86_64 O="$work/build")
-"${mk[@]}" -s tinyconfig >&2
-"${mk[@]}" -s kvm_guest.config >&2
-args=()
-while IFS= read -r line; do
-	case $line in
-		CONFIG_*=y) n=${line%%=*}; args+=(--enable "${n#CONFIG_}") ;;
-		CONFIG_*=n|'# CONFIG_'*' is not set')
-			n=${line#\# }; n=${n%% *}; n=${n%%=*}; args+=(--disable "${n#CONFIG_}") ;;
-		CONFIG_*=*) n=${line%%=*}; args+=(--set-val "${n#CONFIG_}" "${line#*=}") ;;
-	esac
-done < "$fragment"
-for _ in 1 2 3; do
-	"$src/scripts/config" --file "$work/build/.config" "${args[@]}"
-	"${mk[@]}" -s olddefconfig >&2
-done
-missing=()
-while IFS= read -r line; do
-	grep -qx "$line" "$work/build/.config" || missing+=("${line%%=*}")
-done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=y$' "$fragment")
-if [ "${#missing[@]}" -gt 0 ]; then
-	die "config symbols did not survive olddefconfig (unmet dependencies?): ${missing[*]}; see $work/build/.config"
-fi
-say "config: $(secs "$t") ($(grep -c '=y$' "$work/build/.config") symbols =y)"
-
-# 4. Build bzImage only: no modules (the fragment builds everything in).
-t=$(date +%s)
+mk=(make -C "$src" ARCH=x86_64 O="$tree/build")
 jobs=$(( $(nproc) + 1 ))
-log="$work/build.log"
-say "building bzImage with -j$jobs (log: $log)"
-if ! "${mk[@]}" -j"$jobs" bzImage >"$log" 2>&1; then
-	tail -n 30 "$log" >&2
-	die "kernel build failed; full log in $log"
-fi
-say "build: $(secs "$t")"
 
-# 5. Publish atomically, then drop the 1.8 GB tree (and the build dir,
-#    useless without it) unless asked to keep them.
-rm -rf "$final.tmp" && mkdir -p "$final.tmp"
-cp "$work/build/arch/x86/boot/bzImage" "$final.tmp/bzImage"
-cp "$work/build/.config" "$final.tmp/.config"
-cp "$fragment" "$final.tmp/fragment.config"
-{
-	echo "source: $SRC_PKG=$SRC_VER"
-	echo "recipe: $RECIPE"
-	echo "kernelrelease: $("${mk[@]}" -s kernelrelease)"
-	echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(secs "$t0")"
-} > "$final.tmp/info"
-mv "$final.tmp" "$final"
-if [ "${KEEP_KERNEL_TREE:-0}" = 1 ]; then
-	say "kept source and build dir in $work"
-else
-	rm -rf "$work"
+# Files a patched build changed, restored with a fresh mtime (so what was
+# built from them is rebuilt next time); files it added are removed.
+restore_tree() {
+	[ -d "$tree/pristine" ] || return 0
+	if [ -f "$tree/pristine.added" ]; then
+		while IFS= read -r f; do rm -f "$src/$f"; done <"$tree/pristine.added"
+	fi
+	(cd "$tree/pristine" && find . -type f -print0) | while IFS= read -r -d '' f; do
+		cp "$tree/pristine/$f" "$src/$f"
+	done
+	rm -rf "$tree/pristine" "$tree/pristine.added"
+}
+
+# 1. Source, unpacked once per key: the .deb holds one tarball, kept (~150 MB)
+#    per version so a fragment change does not download again.
+unpack_and_configure() {
+	local srcpkg="$cache/kernel/source-$SRC_PKG-$SRC_VER" tarball=usr/src/$SRC_PKG.tar.xz t
+	if [ ! -f "$srcpkg/$tarball" ]; then
+		say "downloading $SRC_PKG=$SRC_VER from Debian sid"
+		"$root/scripts/fetch-debian-sid.sh" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
+			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
+		say "download: $(secs "$t0")"
+	fi
+	# Only one tree is kept: a fragment change replaces it.
+	rm -rf "$cache"/kernel/tree-* "$cache"/kernel/work-*
+	mkdir -p "$tree/build"
+	t=$(date +%s)
+	tar -C "$tree" -xf "$srcpkg/$tarball"
+	[ -f "$src/Makefile" ] || die "tarball did not unpack to $src"
+	say "unpack: $(secs "$t")"
+
+	# Configure. Without ARCH=x86_64 tinyconfig is 32-bit. scripts/config sets
+	# symbols one by one; olddefconfig then resolves dependencies, which may
+	# newly allow a symbol that was refused the first time, so repeat.
+	t=$(date +%s)
+	"${mk[@]}" -s tinyconfig >&2
+	"${mk[@]}" -s kvm_guest.config >&2
+	local args=() line n missing=()
+	while IFS= read -r line; do
+		case $line in
+			CONFIG_*=y) n=${line%%=*}; args+=(--enable "${n#CONFIG_}") ;;
+			CONFIG_*=n|'# CONFIG_'*' is not set')
+				n=${line#\# }; n=${n%% *}; n=${n%%=*}; args+=(--disable "${n#CONFIG_}") ;;
+			CONFIG_*=*) n=${line%%=*}; args+=(--set-val "${n#CONFIG_}" "${line#*=}") ;;
+		esac
+	done < "$fragment"
+	for _ in 1 2 3; do
+		"$src/scripts/config" --file "$tree/build/.config" "${args[@]}"
+		"${mk[@]}" -s olddefconfig >&2
+	done
+	while IFS= read -r line; do
+		grep -qx "$line" "$tree/build/.config" || missing+=("${line%%=*}")
+	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=y$' "$fragment")
+	if [ "${#missing[@]}" -gt 0 ]; then
+		die "config symbols did not survive olddefconfig (unmet dependencies?): ${missing[*]}; see $tree/build/.config"
+	fi
+	say "config: $(secs "$t") ($(grep -c '=y$' "$tree/build/.config") symbols =y)"
+	touch "$tree/.configured"
+}
+
+build_bzimage() {  # $1: what for (log name)
+	local t log="$tree/build-$1.log"
+	t=$(date +%s)
+	say "building bzImage ($1) with -j$jobs (log: $log)"
+	"${mk[@]}" -s olddefconfig >"$log" 2>&1 || { tail -n 30 "$log" >&2; die "olddefconfig failed; log in $log"; }
+	if ! "${mk[@]}" -j"$jobs" bzImage >>"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+	say "build ($1): $(secs "$t")"
+}
+
+publish() {  # $1: cache folder, $2: info lines
+	rm -rf "$1.tmp" && mkdir -p "$1.tmp"
+	cp "$tree/build/arch/x86/boot/bzImage" "$1.tmp/bzImage"
+	cp "$tree/build/.config" "$1.tmp/.config"
+	{
+		echo "source: $SRC_PKG=$SRC_VER"
+		echo "recipe: $RECIPE"
+		echo "kernelrelease: $("${mk[@]}" -s kernelrelease)"
+		printf '%s\n' "$2"
+		echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(secs "$t0")"
+	} > "$1.tmp/info"
+	rm -rf "$1" && mv "$1.tmp" "$1"
+}
+
+[ -f "$tree/.configured" ] || unpack_and_configure
+restore_tree    # a build that was killed may have left its diff applied
+
+# 2. --patched: COMMAND writes the diff from the pristine tree (the lock
+#    keeps other builds out meanwhile), before any build, so a series that
+#    does not apply fails at once.
+if [ "$mode" = patched ]; then
+	mkdir -p "$(dirname "$diff")"
+	rc=0
+	"$@" --source "$src" --diff "$diff" || rc=$?
+	[ "$rc" -eq 0 ] || exit "$rc"
+	[ -s "$diff" ] || die "$1 wrote no diff to $diff"
 fi
-say "done in $(secs "$t0"): $final/bzImage ($(du -h "$final/bzImage" | cut -f1))"
-deliver
+if [ "$mode" != base ]; then
+	pkey=$(patched_key "$diff")
+	pfinal="$cache/kernel/patched/$pkey"
+	if [ -f "$pfinal/bzImage" ]; then say "cached: $pfinal"; deliver "$pfinal"; exit 0; fi
+fi
+
+# 3. The pristine kernel, built once: its objects are what patched builds reuse.
+if [ ! -f "$tree/.built" ]; then
+	build_bzimage base || die "kernel build failed; log in $tree/build-base.log"
+	touch "$tree/.built"
+	[ -f "$final/bzImage" ] || publish "$final" "fragment: $fragment"
+	cp "$fragment" "$final/fragment.config" 2>/dev/null || true
+fi
+if [ "$mode" = base ]; then
+	say "done in $(secs "$t0"): $final/bzImage ($(du -h "$final/bzImage" | cut -f1))"
+	deliver "$final"; exit 0
+fi
+
+# 4. The patched kernel, built on the pristine one.
+# Keep a pristine copy of every file the diff names, note the ones it adds.
+mkdir -p "$tree/pristine"
+: >"$tree/pristine.added"
+trap 'restore_tree' EXIT
+while IFS= read -r f; do
+	case $f in /*|*..*) die "diff names an unsafe path: $f" ;; esac
+	if [ -f "$src/$f" ]; then
+		mkdir -p "$tree/pristine/$(dirname "$f")" && cp -p "$src/$f" "$tree/pristine/$f"
+	else
+		echo "$f" >>"$tree/pristine.added"
+	fi
+done < <(sed -n -e 's|^+++ b/||p' -e 's|^--- a/||p' "$diff" | sort -u)
+patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch -r - <"$diff" >&2 \
+	|| die "the diff does not apply to pristine $SRC_PKG $SRC_VER: $diff"
+build_bzimage "patched-${pkey:0:12}" || die "the patched kernel does not build; log in $tree/build-patched-${pkey:0:12}.log"
+mkdir -p "$cache/kernel/patched"
+publish "$pfinal" "diff: sha256 ${pkey}"
+cp "$diff" "$pfinal/applied.diff"
+say "done in $(secs "$t0"): $pfinal/bzImage"
+deliver "$pfinal"

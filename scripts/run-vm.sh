@@ -184,8 +184,9 @@ qemu=(qemu-system-x86_64 -accel "$accel" -machine q35,kernel-irqchip=split
 start=$(date +%s%N)
 # QEMU runs under timeout(1) in the background so that our own exit (any
 # signal, any error) takes it down too: timeout forwards TERM to QEMU and
-# follows with KILL after 5 s.
-timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null >"$out/console.log" 2>&1 &
+# follows with KILL after 5 s. --foreground keeps QEMU in our process group,
+# so whoever kills that group (uapi-conform vm on SIGINT/SIGTERM) kills QEMU.
+timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" </dev/null >"$out/console.log" 2>&1 &
 qpid=$!
 trap 'kill -TERM $qpid 2>/dev/null; wait $qpid 2>/dev/null' EXIT
 trap 'exit 130' INT
