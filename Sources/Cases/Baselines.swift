@@ -17,6 +17,8 @@ package struct Baseline: Sendable {
     /// Only size cases (the selftest command).
     package var sizeOnly = false
     package var reference: String
+    /// A second baseline of the same ioctl names its cases `prefix.variant.*`.
+    package var variant: String?
 
     package struct IdRule: Sendable {
         package var unknown: Outcome
@@ -142,7 +144,64 @@ package enum Baselines {
             }
         default: break
         }
+        t += tsmVariants(for: profile)
         return t.filter { profile.ioctl($0.ioctl) != nil }
+    }
+
+    /// What a TSM ioctl answers on the two vDEVICE ids every kernel with the
+    /// ioctl can offer, no TSM device needed: an unknown id (`on_unknown`:
+    /// only the rules checked before the lookup can fire) and the selftest
+    /// mock's vDEVICE (`on_mock`: not PCI, no KVM). Per profile: the result
+    /// of the otherwise valid call, and of an out-of-range enum field.
+    struct TsmVariant {
+        var ioctl: String
+        var fields: [String: FieldValue]
+        var unknown: (expect: Outcome, enums: [String: Outcome])
+        /// nil where the profile's main baseline is the mock's vDEVICE already.
+        var mock: (expect: Outcome, enums: [String: Outcome])?
+        var reference: String
+    }
+
+    static func tsmVariants(for profile: Profile) -> [Baseline] {
+        let H = "tsm-uapi-history.md "
+        let req: [String: FieldValue] = ["scope": i(0), "req_len": i(16), "req_uptr": .buffer(16), "resp_len": i(64), "resp_uptr": .buffer(64)]
+        var postV5 = req
+        postV5["scope"] = nil
+        postV5["op"] = i(3); postV5["tvm_arch"] = i(PostV5.arch)
+        let op = TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["type": i(1)], unknown: (.ENOENT, ["type": .ENOENT]),
+                            mock: (.ENODEV, ["type": .ENODEV]), reference: H + "§10 TSM_OP (flags, lookup, KVM, type); §15")
+        var variants: [TsmVariant]
+        switch profile.name {
+        case "tsm-v2":
+            variants = [
+                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["op": i(1)], unknown: (.ENOENT, ["op": .ENOENT]),
+                           mock: nil, reference: H + "§8 TSM_OP"),
+                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_GUEST_REQUEST", fields: req, unknown: (.ENOENT, ["scope": .ENOENT]),
+                           mock: (.EINVAL, ["scope": .EINVAL]), reference: H + "§8 GUEST_REQUEST (no iommufd field checks; scope in the PCI layer)"),
+            ]
+        case "tsm-v5":
+            variants = [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: req, unknown: (.ENOENT, ["scope": .EINVAL]),
+                                       mock: (.EINVAL, ["scope": .EINVAL]),
+                                       reference: H + "§10 TSM_REQ (reserved, scope, lookup, non-PCI); §15; seed 003 lines 96-120")]
+        case "tsm-post-v5":
+            variants = [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: postV5,
+                                       unknown: (.ENOENT, ["op": .EINVAL, "tvm_arch": .EINVAL]),
+                                       mock: (.EINVAL, ["op": .EINVAL, "tvm_arch": .EINVAL]), reference: H + "§11")]
+        default: variants = []
+        }
+        return variants.flatMap { v -> [Baseline] in
+            var unknown = v.fields, mock = v.fields
+            unknown["vdevice_id"] = i(Fixed.largeId)
+            mock["vdevice_id"] = r("vdevice")
+            var out = [Baseline(ioctl: v.ioctl, setup: [], fields: unknown, expect: v.unknown.expect, enumExpect: v.unknown.enums,
+                                reference: v.reference + "; on an unknown vDEVICE id", variant: "on_unknown")]
+            if let m = v.mock {
+                out.append(Baseline(ioctl: v.ioctl, setup: [.vdevice], fields: mock, expect: m.expect, enumExpect: m.enums,
+                                    ids: ["vdevice_id": .init()], reference: v.reference + "; on the selftest mock's vDEVICE",
+                                    variant: "on_mock"))
+            }
+            return out
+        }
     }
 
     package enum PostV5 {

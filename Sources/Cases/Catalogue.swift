@@ -24,7 +24,7 @@ package enum Catalogue {
     static func generated(_ b: Baseline, profile: Profile) -> [ConformanceCase] {
         guard let io = profile.ioctl(b.ioctl), let ps = profile.structure(io.struct) else { return [] }
         let layout = ps.lp64
-        let pre = prefix(b.ioctl)
+        let pre = prefix(b.ioctl) + (b.variant.map { "." + $0 } ?? "")
         let iommufd = io.family == .iommufd
         let tailChecked = iommufd || b.ioctl == "VFIO_DEVICE_BIND_IOMMUFD"
         let minSize = io.minSize ?? io.last.flatMap { l in layout.fields.first { $0.name == l }?.end } ?? layout.size

@@ -25,6 +25,7 @@ package enum Explain {
         var req: [String] = []
         if c.requirements.mockDevice { req.append("mock device (IOMMU_TEST_CMD)") }
         if c.requirements.tsmDevice { req.append("TSM-capable PCI device") }
+        else if c.requirements.pciDevice { req.append("PCI device bound to vfio-pci") }
         req += c.requirements.capabilities.sorted()
         if let ps = c.requirements.profiles { req.append("profiles " + ps.sorted().joined(separator: ", ")) }
         lines.append("needs:     " + (req.isEmpty ? "nothing" : req.joined(separator: "; ")))

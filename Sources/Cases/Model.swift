@@ -127,7 +127,10 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     package var needsMock: Bool { [.idev, .hwpt, .dirtyHwpt, .viommu, .vdevice].contains(self) }
-    package var needsTsmDevice: Bool { [.vfio, .pciIdev, .pciAttach, .pciHwpt, .pciViommu, .pciVdevice, .boundVdevice, .nokvmVdevice].contains(self) }
+    /// A PCI device bound to vfio-pci (any: the lane gives QEMU's `edu`).
+    package var needsPciDevice: Bool { [.vfio, .pciIdev, .pciAttach].contains(self) }
+    /// A PCI device with a TSM behind it: the vIOMMU/vDEVICE chain on it.
+    package var needsTsmDevice: Bool { [.pciHwpt, .pciViommu, .pciVdevice, .boundVdevice, .nokvmVdevice].contains(self) }
     /// Names this step defines for `$name` references.
     package var defines: [String] {
         switch self {
@@ -161,7 +164,9 @@ package struct Requirements: Sendable, Hashable {
     package var profiles: Set<String>?
     /// Needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD MOCK_DOMAIN).
     package var mockDevice = false
-    /// Needs a PCI device with a TSM (vfio0 on the simulator).
+    /// Needs a PCI device bound to vfio-pci as vfio0 (its cdev).
+    package var pciDevice = false
+    /// Needs that device to have a TSM behind it (vfio0 on the simulator).
     package var tsmDevice = false
     /// Capabilities such as "CAP_SYS_RESOURCE".
     package var capabilities: Set<String> = []
@@ -249,7 +254,8 @@ package struct ConformanceCase: Sendable, Hashable {
         self.expectByProfile = expectByProfile; self.reference = reference; self.summary = summary
         let chain = SetupStep.chain(setup)
         if chain.contains(where: \.needsMock) { self.requirements.mockDevice = true }
-        if chain.contains(where: \.needsTsmDevice) || call.target == .vfio { self.requirements.tsmDevice = true }
+        if chain.contains(where: \.needsPciDevice) || call.target != .iommufd { self.requirements.pciDevice = true }
+        if chain.contains(where: \.needsTsmDevice) || call.target == .vfio1 { self.requirements.tsmDevice = true }
     }
 
     package var ioctl: String { call.ioctl }

@@ -6,6 +6,8 @@ import Layout
 package struct CapabilityProbe: Sendable, Hashable {
     /// CONFIG_IOMMUFD_TEST: IOMMU_TEST_CMD and its MOCK_DOMAIN device.
     package var mockDevice: Bool
+    /// A PCI device bound to vfio-pci whose cdev the run may open (vfio0).
+    package var pciDevice: Bool
     /// A TSM-capable PCI device bound to vfio-pci (vfio0, and vfio1 without KVM).
     package var tsmDevice: Bool
     /// "root", "CAP_SYS_RESOURCE", …
@@ -13,13 +15,13 @@ package struct CapabilityProbe: Sendable, Hashable {
     /// Ioctls the kernel answered with ENOTTY: cases using them are skipped.
     package var absentIoctls: Set<String> = []
 
-    package init(mockDevice: Bool, tsmDevice: Bool, capabilities: Set<String>, absentIoctls: Set<String> = []) {
-        self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    package init(mockDevice: Bool, pciDevice: Bool, tsmDevice: Bool, capabilities: Set<String>, absentIoctls: Set<String> = []) {
+        self.mockDevice = mockDevice; self.pciDevice = pciDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
         self.absentIoctls = absentIoctls
     }
-    package static let everything = CapabilityProbe(mockDevice: true, tsmDevice: true,
+    package static let everything = CapabilityProbe(mockDevice: true, pciDevice: true, tsmDevice: true,
                                                     capabilities: ["root", "CAP_SYS_RESOURCE", "CAP_SYS_RAWIO", "CAP_SYS_ADMIN"])
-    package static let nothing = CapabilityProbe(mockDevice: false, tsmDevice: false, capabilities: [])
+    package static let nothing = CapabilityProbe(mockDevice: false, pciDevice: false, tsmDevice: false, capabilities: [])
 }
 
 /// A backend that knows what it offers adopts this; the runner asks it
@@ -90,6 +92,7 @@ package final class CaseRunner {
             if let missing = used.first(where: probe.absentIoctls.contains) { return "ENOTTY: \(missing) not in this kernel" }
         }
         if c.requirements.mockDevice && !probe.mockDevice { return "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" }
+        if c.requirements.pciDevice && !probe.pciDevice { return "needs a PCI device bound to vfio-pci (vfio0) and --allow-destructive" }
         if c.requirements.tsmDevice && !probe.tsmDevice { return "needs a TSM-capable PCI device" }
         for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) { return "needs \(cap)" }
         for b in c.before where profile.ioctl(b.ioctl) == nil { return "ioctl \(b.ioctl) not in profile \(profile.name)" }

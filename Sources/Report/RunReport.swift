@@ -9,6 +9,8 @@ package struct RunReportRenderer: ReportRendering {
     package let elapsed: Double
     /// sim+live: cases whose outcome differs between the two kernels.
     package var disagreements: [(id: String, sim: String, live: String)] = []
+    /// Lines about the run as a whole (what a result tests), in every format.
+    package var notes: [String] = []
 
     package init(backend: String, profile: String, results: [CaseResult], elapsed: Double) {
         self.backend = backend; self.profile = profile; self.results = results; self.elapsed = elapsed
@@ -36,11 +38,12 @@ package struct RunReportRenderer: ReportRendering {
             "summary": ["total": results.count, "pass": c.pass, "fail": c.fail, "skip": c.skip,
                         "disagreements": disagreements.count, "elapsed_s": (elapsed * 1000).rounded() / 1000],
             "disagreements": disagreements.map { ["id": $0.id, "sim": $0.sim, "live": $0.live] },
+            "notes": notes,
         ]
     }
 
     package func text(colour: Bool) -> String {
-        var out: [String] = []
+        var out: [String] = notes.map { "note: " + $0 }
         // Every failure is listed; skips are summarised by reason below.
         for r in results where r.status == .fail {
             let tag = Output.paint("FAIL", "1;31", colour)
@@ -60,7 +63,9 @@ package struct RunReportRenderer: ReportRendering {
     }
 
     package func ktap() -> String {
-        var out = ["KTAP version 1", "# uapi-conform run --backend \(backend) --profile \(profile)", "1..\(results.count)"]
+        // The plan follows the version line; comments come after it.
+        var out = ["KTAP version 1", "1..\(results.count)", "# uapi-conform run --backend \(backend) --profile \(profile)"]
+        out += notes.map { "# note: " + Output.ktapLine($0) }
         out.reserveCapacity(results.count * 2 + 4)
         for (i, r) in results.enumerated() {
             switch r.status {

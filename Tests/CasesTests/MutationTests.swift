@@ -7,17 +7,20 @@ import SimulatedBackend
 /// Each v5 TSM_REQ/TSM_OP rule has a named case that must fail when the
 /// simulator drops exactly that rule.
 let namedMutationCases: [SimMutation: [String]] = [
-    .tsmReqSkipReserved: ["iommufd.vdevice_tsm_req.reserved_nonzero"],
-    .tsmReqSkipScopeRange: ["iommufd.vdevice_tsm_req.scope_4", "iommufd.vdevice_tsm_req.scope_ffffffff"],
-    .tsmReqSkipVdeviceLookup: ["iommufd.vdevice_tsm_req.unknown_vdevice"],
-    .tsmReqSkipPciCheck: ["iommufd.vdevice_tsm_req.mock_vdevice"],
+    .tsmReqSkipReserved: ["iommufd.vdevice_tsm_req.reserved_nonzero", "iommufd.vdevice_tsm_req.on_unknown.reserved.__reserved.low",
+                          "iommufd.vdevice_tsm_req.on_mock.reserved.__reserved.high"],
+    .tsmReqSkipScopeRange: ["iommufd.vdevice_tsm_req.scope_4", "iommufd.vdevice_tsm_req.scope_ffffffff",
+                            "iommufd.vdevice_tsm_req.on_unknown.enum.scope.past_last"],
+    .tsmReqSkipVdeviceLookup: ["iommufd.vdevice_tsm_req.unknown_vdevice", "iommufd.vdevice_tsm_req.on_unknown.size.sizeof"],
+    .tsmReqSkipPciCheck: ["iommufd.vdevice_tsm_req.mock_vdevice", "iommufd.vdevice_tsm_req.on_mock.size.sizeof"],
     .tsmReqAllowDebugScopes: ["iommufd.vdevice_tsm_req.debug_read", "iommufd.vdevice_tsm_req.debug_write"],
     .tsmReqSkipBoundCheck: ["iommufd.vdevice_tsm_req.unbound"],
-    .tsmOpSkipFlagsCheck: ["iommufd.vdevice_tsm_op.flags_nonzero"],
-    .tsmOpSkipKvmCheck: ["iommufd.vdevice_tsm_op.no_kvm"],
+    .tsmOpSkipFlagsCheck: ["iommufd.vdevice_tsm_op.flags_nonzero", "iommufd.vdevice_tsm_op.on_unknown.flags.flags.bit0",
+                           "iommufd.vdevice_tsm_op.on_mock.flags.flags.bit31"],
+    .tsmOpSkipKvmCheck: ["iommufd.vdevice_tsm_op.no_kvm", "iommufd.vdevice_tsm_op.on_mock.enum.type.past_last"],
     .tsmOpSkipTypeCheck: ["iommufd.vdevice_tsm_op.type_3"],
     .skipTailCheck: ["iommufd.vdevice_tsm_req.size.tail_nonzero_0"],
-    .skipMinSizeCheck: ["iommufd.vdevice_tsm_req.size.min_minus_1"],
+    .skipMinSizeCheck: ["iommufd.vdevice_tsm_req.size.min_minus_1", "iommufd.vdevice_tsm_req.on_unknown.size.min_minus_1"],
     .skipReservedChecks: ["iommufd.ioas_map.reserved.__reserved.low"],
     .skipFlagsChecks: ["iommufd.ioas_map.flags.flags.bit3"],
     .destroyIgnoresUsers: ["iommufd.destroy.busy.viommu_held_by_vdevice"],
@@ -119,5 +122,57 @@ let namedMutationCases: [SimMutation: [String]] = [
         let r = CaseRunner(backend: sim, profile: p).run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.unbound")
         #expect(r.first?.status == .fail)
         #expect(r.first?.reason.hasPrefix("setup: ") == true)
+    }
+}
+
+/// What runs on a kernel that has the TSM ioctls and the selftest mock but no
+/// TSM-capable device (the patch lane's): every family the v5 contract fixes
+/// without one must run there, not skip.
+@Suite struct WithoutATsmDevice {
+    static let lane = CapabilityProbe(mockDevice: true, pciDevice: true, tsmDevice: false, capabilities: ["root"])
+
+    func ran(_ name: String) throws -> Set<String> {
+        let p = try profile(name)
+        let runner = CaseRunner(backend: SimulatedKernel(profile: p), profile: p, probe: Self.lane)
+        return Set(runner.run(Catalogue.cases(for: p)).filter { $0.status != .skip }.map(\.id))
+    }
+
+    @Test func tsmReqFamiliesRunOnUnknownAndMockIds() throws {
+        let ran = try ran("tsm-v5")
+        let r = "iommufd.vdevice_tsm_req."
+        var must = ["scope_4", "scope_ffffffff", "precedence.reserved_before_scope", "unknown_vdevice", "mock_vdevice"].map { r + $0 }
+        for v in ["on_unknown", "on_mock"] {
+            must += ["size.zero", "size.min_minus_1", "size.sizeof", "size.tail_zero", "size.tail_nonzero_0", "size.tail_nonzero_7",
+                     "size.null_arg", "reserved.__reserved.low", "reserved.__reserved.high", "enum.scope.past_last",
+                     "enum.scope.all_ones"].map { r + v + "." + $0 }
+        }
+        must += ["id.vdevice_id.unknown_zero", "id.vdevice_id.unknown_large", "id.vdevice_id.wrong_type"].map { r + "on_mock." + $0 }
+        for id in must { #expect(ran.contains(id), "\(id) would skip without a TSM device") }
+    }
+
+    @Test func tsmOpFamiliesRunOnUnknownAndMockIds() throws {
+        let ran = try ran("tsm-v5")
+        let o = "iommufd.vdevice_tsm_op."
+        let must = [o + "mock_vdevice_no_kvm", o + "precedence.flags_before_lookup", o + "unknown_vdevice",
+                    o + "on_unknown.size.min_minus_1", o + "on_unknown.flags.flags.bit0", o + "on_mock.flags.flags.bit31",
+                    o + "on_mock.enum.type.past_last", o + "on_mock.enum.type.all_ones", o + "on_mock.id.vdevice_id.wrong_type"]
+        for id in must { #expect(ran.contains(id), "\(id) would skip without a TSM device") }
+    }
+
+    /// Every case a planted kernel bug names exists and runs without a TSM device.
+    @Test func kernelBugsNameCasesThatRun() throws {
+        let ran = try ran("tsm-v5")
+        let bugs = try KernelBugs.load(fixtures() + "/kernel/bugs.json")
+        for b in bugs { for id in b.caughtBy { #expect(ran.contains(id), "bug \(b.name): \(id) does not run on the lane") } }
+    }
+
+    /// vfio cases on a plain PCI device run; only the TSM chain skips.
+    @Test func vfioFamiliesNeedOnlyAPciDevice() throws {
+        let ran = try ran("tsm-v5")
+        for id in ["vfio.device_get_info.size.sizeof", "vfio.device_bind_iommufd.second", "vfio.device_feature.dma_buf.get",
+                   "vfio.device_get_region_info.enum.index.past_last", "vfio.device_detach_iommufd_pt.size.sizeof"] {
+            #expect(ran.contains(id), "\(id) would skip on a plain PCI device")
+        }
+        #expect(!ran.contains("iommufd.vdevice_tsm_op.bind"))
     }
 }

@@ -17,9 +17,11 @@ package final class LiveBackend: Backend, CapabilityProviding {
 
     package init(probe: KernelProbe, allowDevices: Bool) {
         self.allowDevices = allowDevices
-        // No kernel reports a TSM-capable device yet, so cases that need one
-        // (every vfio-device case) stay skipped.
-        capabilityProbe = CapabilityProbe(mockDevice: probe.mockAvailable, tsmDevice: false, capabilities: probe.capabilities,
+        // vfio0 serves the vfio cases when the user allows opening it. No
+        // kernel reports a TSM-capable device yet, so cases that need one stay skipped.
+        let pci = allowDevices && probe.vfioDevices.contains("vfio0")
+        capabilityProbe = CapabilityProbe(mockDevice: probe.mockAvailable, pciDevice: pci, tsmDevice: false,
+                                          capabilities: probe.capabilities,
                                           absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
     }
 
