@@ -30,6 +30,8 @@ let package = Package(
         .testTarget(name: "CasesTests", dependencies: ["Layout", "Cases", "SimulatedBackend"], path: "Tests/CasesTests"),
         .testTarget(name: "LiveTests", dependencies: ["Cases", "LiveBackend"], path: "Tests/LiveTests"),
         .testTarget(name: "SimulatedTests", dependencies: ["Layout", "Cases", "SimulatedBackend"], path: "Tests/SimulatedTests"),
+        // Runs the built executable as a user does (exit codes, one-line errors); CLI makes sure it is built.
+        .testTarget(name: "CLITests", dependencies: ["CLI"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Wall-clock figures for the README: `abi --arch all` on the Linux 7.2 tree
-# (best of 5), the simulated catalogue's cases per second, and the VM lane's
-# boot-to-results time when its kernel is already built.
+# (best of 5), the simulated catalogue's cases per second, the VM lane's
+# boot-to-results time when its kernel is already built, and the patch lane
+# (`vm --patch`) from patch to results on the built 7.2 tree (warm) and, with
+# BENCH_COLD=1, from nothing (its own empty cache: download, base build, patch).
+# The patch lane needs the posted series: TSM_SERIES=FILE, or the shared seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BIN:-.build/debug/uapi-conform}
@@ -25,7 +28,8 @@ done
 if kernel=$(scripts/build-kernel.sh --print-path 2>/dev/null); then
 	out=$(mktemp -d)
 	t0=$(date +%s%N)
-	scripts/run-vm.sh --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --profile tsm-v5 --format json >/dev/null 2>&1 || true
+	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
+		--profile tsm-v5 --format json >/dev/null 2>&1 || true
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	python3 - "$out/stdout" "$ms" <<'PY'
 import json, sys
@@ -36,4 +40,34 @@ PY
 	rm -rf "$out"
 else
 	echo "VM lane: kernel not built (make kernel), not timed"
+fi
+
+# The patch lane: prerequisite + series, a fresh build of them on the lane's tree.
+series=${TSM_SERIES:-../shared/seeds/003_8b13c600f6877063.txt}
+patch_lane() {  # $1: label; the cache in UAPI_CONFORM_CACHE
+	local out t0 ms
+	out=$(mktemp -d)
+	t0=$(date +%s%N)
+	"$bin" vm --patch fixtures/kernel/tsm-v5-prereq.patch --patch "$series" --out "$out" >/dev/null 2>"$out/log" || true
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	build=$(grep -o 'build (patched-[0-9a-f]*): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "?")
+	base=$(grep -o 'build (base): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "-")
+	live=$(grep -o 'IOMMU_VDEVICE_TSM_REQ: [0-9]* cases ran live' "$out/summary.txt" 2>/dev/null | grep -o '[0-9]* cases' || echo "?")
+	printf 'patch lane (%s): patch to results %d.%d s (base build %s, patched build %s); TSM_REQ %s live\n' \
+		"$1" $((ms / 1000)) $(( (ms % 1000) / 100 )) "$base" "$build" "$live"
+	rm -rf "$out"
+}
+if [ ! -r "$series" ]; then
+	echo "patch lane: no series (TSM_SERIES=FILE), not timed"
+elif [ -f "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/tree-"*/.built ] 2>/dev/null; then
+	# Warm: the 7.2 tree is built; forget the patched kernels so the series is built again.
+	rm -rf "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/patched"
+	patch_lane "warm, 7.2 tree built"
+else
+	echo "patch lane (warm): the 7.2 tree is not built (make kernel), not timed"
+fi
+if [ "${BENCH_COLD:-0}" = 1 ] && [ -r "$series" ]; then
+	cold=$(mktemp -d)
+	UAPI_CONFORM_CACHE=$cold patch_lane "cold, empty cache"
+	rm -rf "$cold"
 fi

@@ -94,6 +94,18 @@ struct RuleFixtureTests {
         #expect(cross.findings.contains { $0.rule == "profile-mismatch" && $0.message.contains("IOMMU_VDEVICE_TSM_GUEST_REQUEST") })
     }
 
+    /// The patch lane's own TSM_OP base: on the 7.2 headers it adds exactly
+    /// what tsm-v5 has of TSM_OP, so against tsm-v5 only TSM_REQ is missing.
+    @Test(.enabled(if: Repo.haveHeaders, "needs the Linux 7.2 headers: run `make deps`"))
+    func prerequisiteGivesTheV5TsmOp() throws {
+        let r = try AbiCheck.run(.init(headers: Repo.headers, abis: ["x86_64", "i386"], profile: "tsm-v5",
+                                       patches: [Repo.fixtures + "/kernel/tsm-v5-prereq.patch"], fixtures: Repo.fixtures))
+        #expect(r.minSizes.map { "\($0.ioctl) \($0.min ?? -1)" } == ["IOMMU_VDEVICE_TSM_OP 16"])
+        let mismatches = r.findings.filter { $0.rule == "profile-mismatch" }
+        #expect(!mismatches.isEmpty && mismatches.allSatisfy { $0.message.contains("TSM_REQ") || $0.message.contains("tsm_req") })
+        #expect(!r.findings.contains { $0.severity == .error && $0.rule != "profile-mismatch" })
+    }
+
     @Test func garbageAndNonApplyingPatchesAreBadInput() throws {
         let dir = try Repo.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -66,7 +66,16 @@ package enum KernelBugs {
         }
         var t = text
         if let r = e.replace, let w = e.with {
-            t.replaceSubrange(try once(r), with: w)
+            var range = try once(r)
+            // Deleting whole statements deletes their lines, not just their text.
+            if w.isEmpty {
+                let lo = text[..<range.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
+                let hi = text[range.upperBound...].firstIndex(of: "\n").map { text.index(after: $0) } ?? text.endIndex
+                if text[lo..<range.lowerBound].allSatisfy(\.isWhitespace) && text[range.upperBound..<hi].allSatisfy(\.isWhitespace) {
+                    range = lo..<hi
+                }
+            }
+            t.replaceSubrange(range, with: w)
         } else if let m = e.move, let a = e.after {
             // By whole lines: the ones the fragment touches go after the line `after` ends on.
             func lineNumbers(_ r: Range<String.Index>) -> ClosedRange<Int> {

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// The built `uapi-conform`, run as a user runs it: bad input is one line on
+/// stderr and exit status 2, quickly, with nothing left behind.
+enum Tool {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary: String? = {
+        let fm = FileManager.default
+        let dirs = ["debug", "release"].map { root + "/.build/" + $0 }
+            + ((try? fm.contentsOfDirectory(atPath: root + "/.build")) ?? []).map { root + "/.build/" + $0 + "/debug" }
+        return dirs.map { $0 + "/uapi-conform" }.first { fm.isExecutableFile(atPath: $0) }
+    }()
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String], cwd: String? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(binary, "uapi-conform is not built"))
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? root)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func tempDir() throws -> String {
+        let d = NSTemporaryDirectory() + "uc-cli-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+}
+
+/// One line on stderr, starting `uapi-conform: error:`, and exit 2.
+func expectBadInput(_ r: Tool.Run, _ contains: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status == 2, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
+    let lines = r.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(r.stderr.hasPrefix("uapi-conform: error: "), sourceLocation: sourceLocation)
+    #expect(r.stderr.contains(contains), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+}
+
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct PatchLaneInput {
+    func tree() throws -> String {
+        let d = try Tool.tempDir()
+        try FileManager.default.createDirectory(atPath: d + "/src/lib", withIntermediateDirectories: true)
+        try "int a;\nint b;\nint c;\n".write(toFile: d + "/src/lib/x.c", atomically: true, encoding: .utf8)
+        return d
+    }
+
+    @Test func vmRefusesBadPatchesBeforeAnyBuild() throws {
+        let d = try tree()
+        try "hello\nno diff here\n".write(toFile: d + "/mail.txt", atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["vm", "--patch", d + "/nope.patch"]), "patch file \(d)/nope.patch does not exist")
+        expectBadInput(try Tool.run(["vm", "--patch", d + "/mail.txt"]), "no diff found")
+        expectBadInput(try Tool.run(["vm", "--timeout", "0"]), "--timeout must be more than 0 seconds")
+        expectBadInput(try Tool.run(["vm", "--timeout=-5"]), "--timeout must be more than 0 seconds")
+        expectBadInput(try Tool.run(["vm", "--kernel-bug", "req-lookup-errno"]), "--kernel-bug needs --patch")
+        expectBadInput(try Tool.run(["vm", "--patch", d + "/mail.txt", "--kernel", "/bin/true"]), "exclude each other")
+    }
+
+    @Test func applyNamesWhatDidNotApply() throws {
+        let d = try tree()
+        let bad = "--- a/lib/x.c\n+++ b/lib/x.c\n@@ -1,2 +1,2 @@\n int a;\n-int q;\n+int r;\n"
+        try bad.write(toFile: d + "/bad.patch", atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["apply", "--source", d + "/src", "--patch", d + "/bad.patch"]),
+                       "hunk #1 of lib/x.c (@@ -1,2 +1,2 @@) does not apply at line 1: patch line 5 '-int q;' matches no line there")
+        let elsewhere = bad.replacingOccurrences(of: "lib/x.c", with: "lib/y.c")
+        try elsewhere.write(toFile: d + "/other.patch", atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["apply", "--source", d + "/src", "--patch", d + "/other.patch"]),
+                       "changes lib/y.c, which the tree does not have")
+        let good = "--- a/lib/x.c\n+++ b/lib/x.c\n@@ -1,2 +1,2 @@\n int a;\n-int b;\n+int r;\n"
+        try good.write(toFile: d + "/good.patch", atomically: true, encoding: .utf8)
+        let ok = try Tool.run(["apply", "--source", d + "/src", "--patch", d + "/good.patch"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout == "diff --git a/lib/x.c b/lib/x.c\n--- a/lib/x.c\n+++ b/lib/x.c\n@@ -1,3 +1,3 @@\n int a;\n-int b;\n+int r;\n int c;\n")
+        // The tree is only read.
+        #expect(try String(contentsOfFile: d + "/src/lib/x.c", encoding: .utf8) == "int a;\nint b;\nint c;\n")
+    }
+
+    @Test func unknownKernelBugAndAutoProfileWithoutKernel() throws {
+        let d = try tree()
+        let good = "--- a/lib/x.c\n+++ b/lib/x.c\n@@ -1 +1 @@\n-int a;\n+int z;\n"
+        try good.write(toFile: d + "/good.patch", atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["apply", "--source", d + "/src", "--patch", d + "/good.patch", "--kernel-bug", "nope"]),
+                       "unknown kernel bug 'nope'")
+        expectBadInput(try Tool.run(["run", "--backend", "sim", "--profile", "auto"]), "--profile auto needs a live kernel")
+    }
+}
