@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -84,7 +85,7 @@ static int uc_track(int pgid)
 	return -1;
 }
 
-static void uc_child(const char *const argv[], int out_fd, int err_fd, const uc_limits *lim)
+static void uc_child(const char *const argv[], int in_fd, int out_fd, int err_fd, const uc_limits *lim)
 {
 	setpgid(0, 0);
 	sigset_t none;
@@ -98,8 +99,12 @@ static void uc_child(const char *const argv[], int out_fd, int err_fd, const uc_
 		struct rlimit r = { (rlim_t)lim->address_space, (rlim_t)lim->address_space };
 		setrlimit(RLIMIT_AS, &r);
 	}
-	int null = open("/dev/null", O_RDWR);
-	dup2(null, STDIN_FILENO);
+	if (in_fd >= 0) {
+		dup2(in_fd, STDIN_FILENO);
+	} else {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, STDIN_FILENO);
+	}
 	if (out_fd >= 0)
 		dup2(out_fd, STDOUT_FILENO);
 	if (err_fd >= 0)
@@ -156,7 +161,7 @@ static int uc_pipe(int p[2])
 	return 0;
 }
 
-uc_proc_result uc_run(const char *const argv[], int capture_out, int capture_err, const uc_limits *lim)
+uc_proc_result uc_run(const char *const argv[], int stdin_fd, int capture_out, int capture_err, const uc_limits *lim)
 {
 	uc_proc_result res;
 	memset(&res, 0, sizeof(res));
@@ -186,7 +191,7 @@ uc_proc_result uc_run(const char *const argv[], int capture_out, int capture_err
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	pid_t pid = fork();
 	if (pid == 0)
-		uc_child(argv, pipes[0][1], pipes[1][1], lim);
+		uc_child(argv, stdin_fd, pipes[0][1], pipes[1][1], lim);
 	if (pid < 0) {
 		res.error = errno;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -267,4 +272,9 @@ void uc_proc_free(uc_proc_result *r)
 	free(r->out);
 	free(r->err);
 	r->out = r->err = NULL;
+}
+
+int uc_memfd(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC);
 }

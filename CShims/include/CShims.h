@@ -32,10 +32,14 @@ typedef struct {
 } uc_proc_result;
 
 /* Runs argv (argv[0] looked up on PATH) in its own process group with stdin
- * from /dev/null; stdout/stderr are captured when asked, else inherited.
+ * from stdin_fd (-1: /dev/null); stdout/stderr are captured when asked, else
+ * inherited.
  * The group is killed on timeout or too much output, and when this process
  * gets SIGINT, SIGTERM or SIGHUP (TERM, then KILL after 5 s). Thread safe. */
-uc_proc_result uc_run(const char *const argv[], int capture_out, int capture_err, const uc_limits *limits);
+uc_proc_result uc_run(const char *const argv[], int stdin_fd, int capture_out, int capture_err, const uc_limits *limits);
 void uc_proc_free(uc_proc_result *r);
+
+/* An anonymous in-memory file (memfd, close-on-exec), for a child's stdin. */
+int uc_memfd(const char *name);
 
 #endif

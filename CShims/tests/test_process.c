@@ -19,7 +19,7 @@
 static uc_proc_result run_sh(const char *script, const uc_limits *lim)
 {
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	return uc_run(argv, 1, 1, lim);
+	return uc_run(argv, -1, 1, 1, lim);
 }
 
 static void test_status_and_output(void **state)
@@ -41,7 +41,7 @@ static void test_missing_program(void **state)
 	(void)state;
 	uc_limits lim = { 10, 0, 0 };
 	const char *argv[] = { "/nonexistent/program", NULL };
-	uc_proc_result r = uc_run(argv, 1, 1, &lim);
+	uc_proc_result r = uc_run(argv, -1, 1, 1, &lim);
 	assert_int_equal(r.status, 127);
 	uc_proc_free(&r);
 }

@@ -67,6 +67,9 @@ package struct AbiCheck {
             onlyMacros = DesignRules.definedNames(scope.headers).subtracting(DesignRules.definedNames(baseScope.headers))
         }
 
+        guard scope.ioctls.contains(where: { $0.family == .iommufd }) else {
+            throw InputError("\(tree.root)/\(HeaderTree.iommufdHeader) declares no iommufd ioctl: nothing to check")
+        }
         let result = try LayoutProbe(tree: probeTree, scope: scope).run(abis: req.abis)
         guard !result.layouts.isEmpty else {
             let why = result.skipped.map { "\($0.abi.name): \($0.reason)" }.joined(separator: "; ")

@@ -19,8 +19,9 @@ enum Tool {
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ args: [String], cwd: String? = nil) throws -> Run {
+    static func run(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> Run {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.executableURL = URL(fileURLWithPath: try #require(binary, "uapi-conform is not built"))
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? root)

@@ -14,7 +14,7 @@ struct ProbeTests {
         let dir = try Repo.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let compiled = probe.compile(abi: ABI.named("x86_64")!, asmInclude: Repo.headers + "/x86_64-linux-gnu",
-                                     entries: entries, workDir: dir)
+                                     entries: entries)
         #expect(compiled.fatal == nil)
         #expect(compiled.rejected.isEmpty)
         let src = probe.source(entries).text + """
@@ -22,9 +22,9 @@ struct ProbeTests {
         int main(void) { for (unsigned i = 0; i < sizeof(uc_probe) / sizeof(uc_probe[0]) - 1; i++) printf("%lld\\n", (long long)uc_probe[i]); return 0; }
         """
         try src.write(toFile: dir + "/native.c", atomically: true, encoding: .utf8)
-        let (status, err) = LayoutProbe.run(probe.compiler, ["-I", Repo.headers, "-I", Repo.headers + "/x86_64-linux-gnu",
-                                                             "-w", "-o", dir + "/native", dir + "/native.c"])
-        #expect(status == 0, "native build failed: \(err)")
+        let cc = try ChildProcess.run([probe.compiler, "-I", Repo.headers, "-I", Repo.headers + "/x86_64-linux-gnu",
+                                       "-w", "-o", dir + "/native", dir + "/native.c"], limits: .init(timeout: 60))
+        #expect(cc.status == 0, "native build failed: \(cc.stderr)")
         let out = Process()
         out.executableURL = URL(fileURLWithPath: dir + "/native")
         let pipe = Pipe()

@@ -13,7 +13,15 @@ package struct HeaderParser {
         let doc: String?
     }
 
+    /// Deeper nesting is no uAPI header (7.2's deepest is 3); refusing it
+    /// keeps a hostile header from overflowing the stack.
+    static let maxNesting = 64
+
     package static func parse(text: String, file: String) throws -> HeaderDecls {
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw InputError("\(file):\(line): cannot parse header: a NUL byte; this is not a C header")
+        }
         var p = HeaderParser(tokens: tokenize(text), file: file)
         // vfio.h names each ioctl's struct in a comment (`IOCTL - _IOxx(..., struct X)`).
         p.noteDocLink(text)
@@ -27,6 +35,7 @@ package struct HeaderParser {
     var enums: [EnumDecl] = []
     var macros: [MacroDecl] = []
     var docLinks: [String: String] = [:]
+    var nesting = 0
 
     init(tokens: [Token], file: String) { self.tokens = tokens; self.file = file }
 
@@ -244,7 +253,10 @@ package struct HeaderParser {
     }
 
     mutating func parseRecord() throws -> RecordDecl {
-        let kw = next()!
+        nesting += 1
+        defer { nesting -= 1 }
+        guard let kw = next() else { throw fail("unexpected end of file", nil) }
+        if nesting > HeaderParser.maxNesting { throw fail("structs nested more than \(HeaderParser.maxNesting) deep", kw) }
         let kind: RecordKind = kw.text == "union" ? .union : .struct
         var name: String?
         if peek()?.kind == .ident { name = next()!.text }

@@ -23,12 +23,20 @@ package struct HeaderTree: Sendable {
         root = (found as NSString).standardizingPath
     }
 
+    /// iommufd.h is 60 KB; a uAPI header past this is not one (and would
+    /// cost the parser and the compiler gigabytes).
+    package static let maxHeaderBytes = 4 << 20
+
     package func text(of file: String) throws -> String? {
         if let o = overrides[file] { return o }
         let p = root + "/" + file
         guard FileManager.default.fileExists(atPath: p) else { return nil }
+        let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
+        guard size <= HeaderTree.maxHeaderBytes else {
+            throw InputError("\(p) is \(size >> 20) MiB; a uAPI header is not over \(HeaderTree.maxHeaderBytes >> 20) MiB")
+        }
         guard let data = FileManager.default.contents(atPath: p), let s = String(data: data, encoding: .utf8) else {
-            throw InputError("cannot read \(p)")
+            throw InputError("cannot read \(p) as UTF-8 text")
         }
         return s
     }
