@@ -7,6 +7,9 @@ package struct AbiReportRenderer: ReportRendering {
 
     package init(_ report: AbiCheck.Report) { self.report = report }
 
+    /// Bumped when a key changes meaning or goes; fixtures/schemas/abi.schema.json.
+    package static let schemaVersion = 1
+
 
     func findingObject(_ f: Finding) -> [String: Any] {
         var o: [String: Any] = ["rule": f.rule, "severity": f.severity.rawValue, "message": f.message]
@@ -36,6 +39,7 @@ package struct AbiReportRenderer: ReportRendering {
         }
         let minSizes: [[String: Any]] = report.minSizes.map { ["ioctl": $0.ioctl, "last": $0.last, "min_size": $0.min ?? NSNull()] }
         return [
+            "schema_version": AbiReportRenderer.schemaVersion,
             "headers": report.headers,
             "patch": report.patchSubjects,
             "profile": report.profile ?? NSNull(),
@@ -122,20 +126,18 @@ package struct AbiReportRenderer: ReportRendering {
     }
 
     package func junit() -> String {
-        let pts = points()
-        let failed = pts.filter { !$0.ok }.count, skipped = pts.filter { $0.skip != nil }.count
-        var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                   #"<testsuites name="uapi-conform abi" tests="\#(pts.count)" failures="\#(failed)" skipped="\#(skipped)">"#,
-                   #"  <testsuite name="abi" tests="\#(pts.count)" failures="\#(failed)" skipped="\#(skipped)">"#]
-        for p in pts {
+        let cases = points().map { p -> JUnit.TestCase in
             let parts = p.name.split(separator: ".", maxSplits: 1)
-            out.append(#"    <testcase classname="\#(Output.xml(String(parts[0])))" name="\#(Output.xml(String(parts.last!)))">"#)
-            if let s = p.skip { out.append(#"      <skipped message="\#(Output.xml(s))"/>"#) }
-            if !p.ok { out.append(#"      <failure message="\#(Output.xml(p.diagnostics.first ?? "failed"))">\#(Output.xml(p.diagnostics.joined(separator: "\n")))</failure>"#) }
-            else if !p.diagnostics.isEmpty && p.skip == nil { out.append("      <system-out>\(Output.xml(p.diagnostics.joined(separator: "\n")))</system-out>") }
-            out.append("    </testcase>")
+            var c = JUnit.TestCase(classname: String(parts[0]), name: String(parts.last ?? ""))
+            c.skipped = p.skip
+            if !p.ok {
+                c.failure = p.diagnostics.first ?? "failed"
+                c.failureText = p.diagnostics.joined(separator: "\n")
+            } else if !p.diagnostics.isEmpty && p.skip == nil {
+                c.systemOut = p.diagnostics.joined(separator: "\n")
+            }
+            return c
         }
-        out += ["  </testsuite>", "</testsuites>"]
-        return out.joined(separator: "\n")
+        return JUnit.document(name: "uapi-conform abi", suite: "abi", cases: cases, seconds: 0)
     }
 }

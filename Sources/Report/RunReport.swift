@@ -11,6 +11,8 @@ package struct RunReportRenderer: ReportRendering {
     package var disagreements: [(id: String, sim: String, live: String)] = []
     /// Lines about the run as a whole (what a result tests), in every format.
     package var notes: [String] = []
+    /// Bumped when a key changes meaning or goes; fixtures/schemas/run.schema.json.
+    package static let schemaVersion = 1
 
     package init(backend: String, profile: String, results: [CaseResult], elapsed: Double) {
         self.backend = backend; self.profile = profile; self.results = results; self.elapsed = elapsed
@@ -30,6 +32,7 @@ package struct RunReportRenderer: ReportRendering {
     package func jsonObject() -> [String: Any] {
         let c = counts
         return [
+            "schema_version": RunReportRenderer.schemaVersion,
             "backend": backend,
             "profile": profile,
             "results": results.map { r -> [String: Any] in
@@ -46,10 +49,7 @@ package struct RunReportRenderer: ReportRendering {
         var out: [String] = notes.map { "note: " + $0 }
         // Every failure is listed; skips are summarised by reason below.
         for r in results where r.status == .fail {
-            let tag = Output.paint("FAIL", "1;31", colour)
-            let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
-            let detail = r.status == .fail ? (r.reason.isEmpty || r.reason == mismatch ? mismatch : "\(mismatch); \(r.reason)") : r.reason
-            out.append("\(tag) \(r.id): \(detail)")
+            out.append("\(Output.paint("FAIL", "1;31", colour)) \(r.id): \(failureMessage(r))")
         }
         // Skips of one reason are summarised; every failure is listed.
         let c = counts
@@ -72,7 +72,7 @@ package struct RunReportRenderer: ReportRendering {
             case .pass: out.append("ok \(i + 1) \(r.id)")
             case .skip: out.append("ok \(i + 1) \(r.id) # SKIP \(Output.ktapLine(r.reason))")
             case .fail:
-                out.append("# \(r.id): expected \(r.expected), got \(r.got ?? "nothing")\(r.reason.isEmpty ? "" : " (\(Output.ktapLine(r.reason)))")")
+                out.append("# \(r.id): " + Output.ktapLine(failureMessage(r)))
                 out.append("not ok \(i + 1) \(r.id)")
             }
         }
@@ -82,24 +82,23 @@ package struct RunReportRenderer: ReportRendering {
     }
 
     package func junit() -> String {
-        let c = counts
-        var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                   #"<testsuites name="uapi-conform run" tests="\#(results.count)" failures="\#(c.fail)" skipped="\#(c.skip)" time="\#(elapsed)">"#,
-                   #"  <testsuite name="\#(Output.xml(backend)).\#(Output.xml(profile))" tests="\#(results.count)" failures="\#(c.fail)" skipped="\#(c.skip)">"#]
-        for r in results {
-            let dot = r.id.lastIndex(of: ".")
-            let cls = dot.map { String(r.id[..<$0]) } ?? r.id
-            let name = dot.map { String(r.id[r.id.index(after: $0)...]) } ?? r.id
+        let cases = results.map { r -> JUnit.TestCase in
+            var c = JUnit.TestCase(id: r.id)
             switch r.status {
-            case .pass: out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"/>"#)
-            case .skip:
-                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"><skipped message="\#(Output.xml(r.reason))"/></testcase>"#)
-            case .fail:
-                let msg = "expected \(r.expected), got \(r.got ?? "nothing")" + (r.reason.isEmpty ? "" : "; \(r.reason)")
-                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"><failure message="\#(Output.xml(msg))"/></testcase>"#)
+            case .pass: break
+            case .skip: c.skipped = r.reason
+            case .fail: c.failure = failureMessage(r)
             }
+            return c
         }
-        out += ["  </testsuite>", "</testsuites>"]
-        return out.joined(separator: "\n")
+        return JUnit.document(name: "uapi-conform run", suite: "\(backend).\(profile)", cases: cases, seconds: elapsed)
+    }
+
+    /// "expected X, got Y", then the reason when it says more than that.
+    func failureMessage(_ r: CaseResult) -> String {
+        let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
+        let extra = r.reason.replacingOccurrences(of: "; " + mismatch, with: "").replacingOccurrences(of: mismatch, with: "")
+            .trimmingCharacters(in: CharacterSet(charactersIn: " ;"))
+        return extra.isEmpty ? mismatch : "\(mismatch) (\(extra))"
     }
 }
