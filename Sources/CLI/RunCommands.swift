@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "A line about the run as a whole, printed in every format (repeatable).")
     var note: [String] = []
 
+    @Flag(name: .long, help: "Live: run each passing case again with its checked call's 1st, 2nd, ... allocation failed (the task's fail-nth), until none is reached; each must give its outcome or ENOMEM, leave nothing behind and make no kernel report.")
+    var failNth = false
+
     @Option(name: .long, help: "Only cases whose id matches this glob (`*` wildcards) or contains this text.")
     var filter: String?
 
@@ -60,6 +63,7 @@ struct RunCommand: ParsableCommand {
 
         let sim: CaseRunner? = backend.contains("sim") ? CaseRunner(backend: SimulatedKernel(profile: p, mutations: mutations), profile: p) : nil
         var live: (runner: CaseRunner, backend: LiveBackend)?
+        var checks: LiveChecks?
         var noKernel: String?
         if let probe = livePrb {
             if !probe.iommuNode || probe.openError != nil {
@@ -68,6 +72,7 @@ struct RunCommand: ParsableCommand {
             } else {
                 let lb = LiveBackend(probe: probe, allowDevices: allowDestructive)
                 live = (CaseRunner(backend: lb, profile: p), lb)
+                checks = try LiveChecks(failNth: failNth)
             }
         }
         let progress = isatty(STDERR_FILENO) == 1 && fmt == .text
@@ -82,7 +87,9 @@ struct RunCommand: ParsableCommand {
             let s = sim.map { $0.run(simPrepared[i]) }
             var r: CaseResult
             if let live {
+                checks?.before(selected[i].id)
                 r = live.runner.run(livePrepared[i])
+                checks?.after(&r)
                 // A case the live kernel ran must see what the simulator saw
                 // (a new fd's number is the kernel's choice: OK(*) compares success only).
                 if let s, r.status != .skip, s.status != .skip, !Self.agree(s, r, expected: simPrepared[i].expected) {
@@ -97,11 +104,17 @@ struct RunCommand: ParsableCommand {
                 r = s!
             }
             results.append(r)
+            if failNth, let live, let checks, r.status == .pass { results.append(checks.sweep(livePrepared[i], on: live.runner)) }
             if progress && (i % 500 == 0 || i == selected.count - 1) {
                 FileHandle.standardError.write(Data("\r[\(i + 1)/\(selected.count)] \(r.id)\u{1B}[K".utf8))
             }
         }
         if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var notes = note
+        if let checks {
+            results += checks.finish()
+            if failNth { notes.append("fail-nth: \(checks.injectedRuns) injected runs") }
+        }
         // Every descriptor the live run opened must be closed again.
         if let live, !live.backend.openDescriptors.isEmpty {
             results.append(CaseResult(id: "live.no_leftovers", status: .fail, got: nil, expected: "no open descriptors",
@@ -111,7 +124,7 @@ struct RunCommand: ParsableCommand {
         }
         var r = RunReportRenderer(backend: backend, profile: p.name, results: results, elapsed: (clock.now - start).seconds)
         r.disagreements = disagreements
-        r.notes = note
+        r.notes = notes
         if profile == "auto" { r.notes.insert("profile auto: the kernel matches \(p.name)", at: 0) }
         if let json {
             do { try r.render(.json).write(toFile: json, atomically: true, encoding: .utf8) } catch {

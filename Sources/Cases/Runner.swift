@@ -55,6 +55,10 @@ package final class CaseRunner {
 
     /// Whether `*_uptr` buffers are real memory (live kernels).
     let realMemory: Bool
+    /// Run right before and right after the checked call of every case (not
+    /// around setup or teardown): fault injection arms and disarms here.
+    package var beforeCheckedCall: (() -> Void)?
+    package var afterCheckedCall: (() -> Void)?
 
     package init(backend: Backend, profile: Profile, probe: CapabilityProbe? = nil) {
         realMemory = backend.needsRealUserMemory
@@ -279,14 +283,17 @@ package final class CaseRunner {
             return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \(error)")
         }
         let r: SyscallResult
-        do { r = try exec(call, &ctx) } catch {
+        beforeCheckedCall?()
+        do { r = try exec(call, &ctx); afterCheckedCall?() } catch {
+            afterCheckedCall?()
             _ = tearDown(&ctx)
             return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \((error as? StepError)?.message ?? "\(error)")")
         }
         let got = CaseRunner.gotText(r)
         let left = tearDown(&ctx)
         if !p.expected.matches(r) {
-            return CaseResult(id: id, status: .fail, got: got, expected: expected, reason: "expected \(expected), got \(got)")
+            return CaseResult(id: id, status: .fail, got: got, expected: expected,
+                              reason: "expected \(expected), got \(got)" + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
         }
         if !left.isEmpty {
             return CaseResult(id: id, status: .fail, got: got, expected: expected, reason: "teardown: " + left.joined(separator: ", "))
