@@ -218,9 +218,19 @@ while IFS= read -r f; do
 done < <(sed -n -e 's|^+++ b/||p' -e 's|^--- a/||p' "$diff" | sort -u)
 patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch -r - <"$diff" >&2 \
 	|| die "the diff does not apply to pristine $SRC_PKG $SRC_VER: $diff"
-build_bzimage "patched-${pkey:0:12}" || die "the patched kernel does not build; log in $tree/build-patched-${pkey:0:12}.log"
+touch "$tree/build-start"
+build_bzimage patched || die "the patched kernel does not build; log in $tree/build-patched.log"
 mkdir -p "$cache/kernel/patched"
 publish "$pfinal" "diff: sha256 ${pkey}"
 cp "$diff" "$pfinal/applied.diff"
+# A diff that turns gcov on (fixtures/kernel/coverage.diff): keep its notes
+# files and the sources they describe with the kernel, for make coverage.
+gcno=$(cd "$tree/build" && find . -name '*.gcno' -newer "$tree/build-start" | sed 's|^\./||')
+if [ -n "$gcno" ]; then
+	(cd "$tree/build" && printf '%s\n' $gcno | tar -cf "$pfinal/gcno.tar" -T -)
+	for d in $(printf '%s\n' $gcno | xargs -n1 dirname | sort -u); do
+		mkdir -p "$pfinal/src/$d" && cp "$src/$d"/*.[ch] "$pfinal/src/$d/"
+	done
+fi
 say "done in $(secs "$t0"): $pfinal/bzImage"
 deliver "$pfinal"

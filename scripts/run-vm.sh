@@ -95,6 +95,8 @@ mount -t devtmpfs devtmpfs /host/dev
 mkdir -p /host/dev/shm && mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
+# debugfs: kmemleak, fault injection and gcov live there.
+mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null || true
 # The guest gets its own /tmp, but a checkout under the host's /tmp (CI
 # clones can live there) must stay visible: keep the old /tmp at /hosttmp
 # and bind the working directory back to its own path.
