@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live live-tsm kernel clean
+.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
 
 all: main
 
@@ -49,6 +49,16 @@ kernel:
 
 live: deps build kernel
 	$(BIN) vm --timeout $(LIVE_TIMEOUT) --kernel "$$(scripts/build-kernel.sh --print-path)" --out out/vm
+
+# The debug lane: the same run on a kernel with KASAN, lockdep and kmemleak
+# (fixtures/kernel/debug.config); ~25 times slower under TCG. Results in out/vm-debug/.
+DEBUG_TIMEOUT ?= 2400
+
+kernel-debug:
+	scripts/build-kernel.sh --debug
+
+live-debug: deps build kernel-debug
+	$(BIN) vm --timeout $(DEBUG_TIMEOUT) --kernel "$$(scripts/build-kernel.sh --debug --print-path)" --out out/vm-debug
 
 # The patch lane: 7.2 + our TSM_OP base (fixtures/kernel/tsm-v5-prereq.patch)
 # + the posted series TSM_SERIES, built incrementally on the lane's tree,

@@ -5,7 +5,9 @@
 # source version and the fragment text, so any clone on this machine reuses
 # them. The configured and built tree is kept there too, so a patched kernel
 # costs only the rebuild of what its diff touches plus the link.
-#   scripts/build-kernel.sh [OUT]       build if needed; print the bzImage path
+#   scripts/build-kernel.sh [--debug] [OUT]  build if needed; print the bzImage path
+#                                       (--debug adds fixtures/kernel/debug.config:
+#                                       KASAN, lockdep, kmemleak; its own tree)
 #                                       (and copy it to OUT, a file or a dir)
 #   scripts/build-kernel.sh --print-path   print the cached bzImage path only;
 #                                       exit 1 if it is not built yet
@@ -25,7 +27,8 @@ SRC_VER=7.2.13-1        # sid moves: bump deliberately, never float
 RECIPE="x86_64 tinyconfig + kvm_guest.config + fragment via scripts/config/olddefconfig x3"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-fragment="$root/fixtures/kernel/uapi-conform.config"
+fragments=("$root/fixtures/kernel/uapi-conform.config")
+if [ "${1:-}" = --debug ]; then fragments+=("$root/fixtures/kernel/debug.config"); shift; fi
 cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
 die() { echo "build-kernel: error: $*" >&2; exit 2; }
 say() { echo "build-kernel: $*" >&2; }
@@ -40,13 +43,13 @@ case "${1:-}" in
 	-*) die "unknown option $1 (usage: $0 [--print-path | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
 	*) out=${1:-} ;;
 esac
-[ -r "$fragment" ] || die "missing config fragment $fragment"
+for f in "${fragments[@]}"; do [ -r "$f" ] || die "missing config fragment $f"; done
 if [ "$mode" = diff ]; then [ -f "$diff" ] && [ -r "$diff" ] || die "diff '$diff' is not a readable file"; fi
 
 # The key covers the fragment's settings, not its comments: rewording a
 # comment must not cost a 9-minute rebuild.
 key=$( { printf '%s=%s\n%s\n' "$SRC_PKG" "$SRC_VER" "$RECIPE"
-	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment"; } | sha256sum | cut -c1-64)
+	grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "${fragments[@]}"; } | sha256sum | cut -c1-64)
 final="$cache/kernel/$key"
 tree="$cache/kernel/tree-$key"     # src/ (the source), build/ (O=), state files
 src="$tree/$SRC_PKG"
@@ -109,8 +112,9 @@ unpack_and_configure() {
 			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
 		say "download: $(secs "$t0")"
 	fi
-	# Only one tree is kept: a fragment change replaces it.
-	rm -rf "$cache"/kernel/tree-* "$cache"/kernel/work-*
+	# Two trees are kept (the lane's and the debug lane's): the oldest goes.
+	rm -rf "$cache"/kernel/work-* "$tree"
+	ls -dt "$cache"/kernel/tree-* 2>/dev/null | tail -n +2 | xargs -r rm -rf
 	mkdir -p "$tree/build"
 	t=$(date +%s)
 	tar -C "$tree" -xf "$srcpkg/$tarball"
@@ -131,14 +135,14 @@ unpack_and_configure() {
 				n=${line#\# }; n=${n%% *}; n=${n%%=*}; args+=(--disable "${n#CONFIG_}") ;;
 			CONFIG_*=*) n=${line%%=*}; args+=(--set-val "${n#CONFIG_}" "${line#*=}") ;;
 		esac
-	done < "$fragment"
+	done < <(cat "${fragments[@]}")
 	for _ in 1 2 3; do
 		"$src/scripts/config" --file "$tree/build/.config" "${args[@]}"
 		"${mk[@]}" -s olddefconfig >&2
 	done
 	while IFS= read -r line; do
 		grep -qx "$line" "$tree/build/.config" || missing+=("${line%%=*}")
-	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=y$' "$fragment")
+	done < <(grep -hE '^CONFIG_[A-Za-z0-9_]+=y$' "${fragments[@]}")
 	if [ "${#missing[@]}" -gt 0 ]; then
 		die "config symbols did not survive olddefconfig (unmet dependencies?): ${missing[*]}; see $tree/build/.config"
 	fi
@@ -195,8 +199,8 @@ fi
 if [ ! -f "$tree/.built" ]; then
 	build_bzimage base || die "kernel build failed; log in $tree/build-base.log"
 	touch "$tree/.built"
-	[ -f "$final/bzImage" ] || publish "$final" "fragment: $fragment"
-	cp "$fragment" "$final/fragment.config" 2>/dev/null || true
+	[ -f "$final/bzImage" ] || publish "$final" "fragments: ${fragments[*]}"
+	cat "${fragments[@]}" >"$final/fragment.config" 2>/dev/null || true
 fi
 if [ "$mode" = base ]; then
 	say "done in $(secs "$t0"): $final/bzImage ($(du -h "$final/bzImage" | cut -f1))"
