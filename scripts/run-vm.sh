@@ -178,7 +178,7 @@ qemu=(qemu-system-x86_64 -accel "$accel" -machine q35,kernel-irqchip=split
 	-device intel-iommu,intremap=on -m "$mem" -smp 2 -nographic -no-reboot
 	-nic none -vga none
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 rdinit=/init panic=-1 quiet $append"
+	-append "console=ttyS0 rdinit=/init panic=-1 quiet printk.devkmsg=on $append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap"
 	-device edu)

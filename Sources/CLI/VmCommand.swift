@@ -124,7 +124,7 @@ struct VmPlan {
         let results = ["--format", "ktap", "--json", outDir + "/results.json"]
         guard command.runArguments.isEmpty else { return [me] + command.runArguments }
         let profile = command.profile ?? (command.patch.isEmpty ? "tsm-v5" : "auto")
-        var run = ["run", "--backend", "sim+live", "--allow-destructive", "--profile", profile] + results
+        var run = ["run", "--backend", "sim+live", "--allow-destructive", "--fail-nth", "--profile", profile] + results
         if let f = command.filter { run += ["--filter", f] }
         guard !command.patch.isEmpty else { return [me] + run }
         for n in notes() { run += ["--note", n] }
