@@ -112,9 +112,10 @@ unpack_and_configure() {
 			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
 		say "download: $(secs "$t0")"
 	fi
-	# Two trees are kept (the lane's and the debug lane's): the oldest goes.
+	# Three trees are kept (the lane's, the debug lane's, and one a clone
+	# with another fragment may still use): the oldest goes.
 	rm -rf "$cache"/kernel/work-* "$tree"
-	ls -dt "$cache"/kernel/tree-* 2>/dev/null | tail -n +2 | xargs -r rm -rf
+	ls -dt "$cache"/kernel/tree-* 2>/dev/null | tail -n +3 | xargs -r rm -rf
 	mkdir -p "$tree/build"
 	t=$(date +%s)
 	tar -C "$tree" -xf "$srcpkg/$tarball"
