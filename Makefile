@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
+.PHONY: all deps deps-6.12 profile-6.12 build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
 
 all: main
 
@@ -13,6 +13,15 @@ deps: $(HEADERS)/linux/iommufd.h
 
 $(HEADERS)/linux/iommufd.h:
 	scripts/fetch-debian-sid.sh linux-libc-dev .deps/linux-libc-dev usr/include/linux/iommufd.h
+
+# Released kernels of fixtures/kernel/releases.tsv: `make deps-X.Y` fetches
+# their headers into .deps/linux-libc-dev-X.Y, `make profile-X.Y` also their
+# kernel source and rewrites fixtures/profiles/linux-X.Y.json.
+deps-%:
+	scripts/release.sh headers linux-$*
+
+profile-%: build
+	scripts/release.sh profile linux-$*
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -25,7 +34,7 @@ main: deps build
 	$(BIN) abi --headers $(HEADERS) --arch all
 	@for p in $(PROFILES); do $(BIN) run --backend sim --profile $$p || exit 1; done
 
-check: deps build test-cshims test-swift
+check: deps deps-6.12 build test-cshims test-swift
 
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)

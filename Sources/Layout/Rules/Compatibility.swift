@@ -118,14 +118,19 @@ package struct Compatibility {
         return out
     }
 
+    /// Sentinels such as *_LAST, *_MAX or VFIO_PCI_NUM_REGIONS count the
+    /// values before them: they are meant to move when a value is added.
+    package static func isSentinel(_ name: String) -> Bool {
+        name.hasSuffix("_LAST") || name.hasSuffix("_MAX") || name.hasSuffix("_NUM") || name.contains("_NUM_")
+    }
+
     func constantChanges() -> [Finding] {
         guard let b = base.layouts.first(where: { $0.abi.name == "x86_64" }) ?? base.layouts.first,
               let p = patched.layouts.first(where: { $0.abi == b.abi }) else { return [] }
         var out: [Finding] = []
         for (name, old) in b.constants.sorted(by: { $0.key < $1.key }) {
             guard let new = p.constants[name], new != old else { continue }
-            // Sentinels such as *_LAST / *_MAX are meant to move when a value is added.
-            let sentinel = name.hasSuffix("_LAST") || name.hasSuffix("_MAX") || name.hasSuffix("_NUM")
+            let sentinel = Compatibility.isSentinel(name)
             out.append(Finding(rule: "constant-changed", severity: sentinel ? .info : .error, field: name,
                                message: "\(name) changed from \(old) to \(new)",
                                location: patched.scope.constants.first { $0.name == name }?.location))
