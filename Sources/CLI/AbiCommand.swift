@@ -23,11 +23,15 @@ struct AbiCommand: ParsableCommand {
     @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
     var patch: [String] = []
 
+    @Option(name: .long, help: "Instead of checking headers: what each listed profile changed against the one before it (oldest first, comma separated, e.g. linux-6.12,linux-7.2). Exit 1 on an incompatible change between two released kernels.")
+    var history: String?
+
     @Option(name: .long, help: "Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout instead of checking.")
     var dumpProfile: String?
 
     func run() throws {
         let format = try formatOption.outputFormat()
+        if let history { return try runHistory(history, format: format) }
         let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patches: patch,
                                        fixtures: fixtureOptions.fixtures)
@@ -38,6 +42,19 @@ struct AbiCommand: ParsableCommand {
         let report = try AbiCheck.run(request)
         print(AbiReportRenderer(report).render(format, colour: format == .text && Output.useColour))
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    func runHistory(_ list: String, format: OutputFormat) throws {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let (store, _) = try fixtureOptions.loadStore()
+        let h = try AbiHistory.run(store: store, names: names)
+        let r = HistoryReportRenderer(h)
+        switch format {
+        case .text: print(r.text(colour: Output.useColour))
+        case .json: print(Output.json(r.jsonObject()))
+        default: throw InputError("--history prints text or json")
+        }
+        if h.exitCode != 0 { throw ExitCode(h.exitCode) }
     }
 
     func dump(name: String, request: AbiCheck.Request) throws {

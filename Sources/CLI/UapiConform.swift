@@ -68,11 +68,16 @@ struct FixturesOption: ParsableArguments {
 
     /// The store and one resolved profile; both are bad input when missing.
     func load(_ name: String) throws -> (ProfileStore, Profile) {
+        let (store, _) = try loadStore()
+        return (store, try store.resolved(name))
+    }
+
+    /// The store and the fixtures folder holding it.
+    func loadStore() throws -> (ProfileStore, String) {
         guard let dir = fixtures ?? ProfileStore.defaultFixtures() else {
             throw InputError("no fixtures/profiles folder found; pass --fixtures DIR or set UAPI_CONFORM_FIXTURES")
         }
-        let store = try ProfileStore(directory: dir + "/profiles")
-        return (store, try store.resolved(name))
+        return (try ProfileStore(directory: dir + "/profiles"), dir)
     }
 
     /// Every profile, resolved.

@@ -98,3 +98,41 @@ struct PatchLaneInput {
         expectBadInput(try Tool.run(["run", "--backend", "sim", "--profile", "auto"]), "--profile auto needs a live kernel")
     }
 }
+
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct HistoryInput {
+    @Test func historyExitCodes() throws {
+        let ok = try Tool.run(["abi", "--history", "linux-6.12,linux-7.2"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("added ioctl IOMMU_VIOMMU_ALLOC"))
+        #expect(ok.stdout.hasSuffix("0 incompatible change(s) between released kernels\n"))
+        // Posted series break things freely: reported, exit 0.
+        let posted = try Tool.run(["abi", "--history", "linux-7.2,tsm-v2,tsm-v5", "--format", "json"])
+        #expect(posted.status == 0)
+        #expect(posted.stdout.contains("\"ioctl-number-reused\""))
+        expectBadInput(try Tool.run(["abi", "--history", "linux-7.2"]), "at least two profiles")
+        expectBadInput(try Tool.run(["abi", "--history", "linux-7.2,linux-0.1"]), "unknown profile 'linux-0.1'")
+        expectBadInput(try Tool.run(["abi", "--history", "linux-6.12,linux-7.2", "--format", "ktap"]), "text or json")
+    }
+
+    /// Two released kernels with a moved member: exit 1.
+    @Test func anIncompatibleReleaseIsExitOne() throws {
+        let d = try Tool.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try FileManager.default.createDirectory(atPath: d + "/profiles", withIntermediateDirectories: true)
+        let path = Tool.root + "/fixtures/profiles/linux-6.12.json"
+        try FileManager.default.copyItem(atPath: path, toPath: d + "/profiles/a.json")
+        var p = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        p["name"] = "b"
+        var structs = try #require(p["structs"] as? [[String: Any]])
+        let i = try #require(structs.firstIndex { $0["name"] as? String == "iommu_ioas_alloc" })
+        var lp64 = try #require(structs[i]["lp64"] as? [String: Any])
+        var fields = try #require(lp64["fields"] as? [[String: Any]])
+        fields[2]["offset"] = 4
+        lp64["fields"] = fields; structs[i]["lp64"] = lp64; p["structs"] = structs
+        try JSONSerialization.data(withJSONObject: p).write(to: URL(fileURLWithPath: d + "/profiles/b.json"))
+        let r = try Tool.run(["abi", "--history", "linux-6.12,b", "--fixtures", d])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("changed-incompatibly struct iommu_ioas_alloc.out_ioas_id"))
+    }
+}
