@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing needs on a Debian machine (idempotent):
-# cmocka for the shim's tests, make/gcc/libc headers, the archive keyring and
-# CA bundle the sid header download uses, the report-schema validators. Swift comes from /opt/swift when it
+# cmocka for the shim's tests, make/gcc/libc headers, the cross gcc of the
+# three ABIs clang lacks, the archive keyring and CA bundle the Debian package
+# downloads use, the report-schema validators. Swift comes from /opt/swift when it
 # is not on PATH already. Needs root (or sudo) only when something is missing.
 #   scripts/install-deps.sh          what `make` and `make check` need
 #   scripts/install-deps.sh --live   also the kernel build tools, busybox and
@@ -16,6 +17,8 @@ case "${1:-}" in
 esac
 # xmllint and python3-jsonschema validate every report format in the tests.
 needed=(libcmocka-dev make gcc libc6-dev ca-certificates debian-archive-keyring libxml2-utils python3 python3-jsonschema)
+# The ABIs clang has no target for (alpha, parisc, sh4) are probed with Debian's cross gcc.
+needed+=(gcc-alpha-linux-gnu gcc-hppa-linux-gnu gcc-sh4-linux-gnu)
 # The live lane builds a 7.2 kernel (bookworm's gcc 12 / binutils 2.40 do
 # fine) and boots it under QEMU with a busybox initramfs.
 [ "$live" -eq 0 ] || needed+=(build-essential bc bison flex libelf-dev libssl-dev

@@ -23,6 +23,7 @@ package struct AbiReportRenderer: ReportRendering {
             [
                 "abi": l.abi.name,
                 "clang_target": l.abi.clangTriple ?? "",
+                "compiler": l.abi.compilerName,
                 "structs": l.structs.map { s -> [String: Any] in
                     ["name": s.name, "size": s.size, "align": s.align,
                      "fields": s.fields.map { f -> [String: Any] in
@@ -96,7 +97,7 @@ package struct AbiReportRenderer: ReportRendering {
         var pts: [(String, Bool, String?, [String])] = []
         for l in report.layouts { pts.append(("abi.\(l.abi.name).probe", true, nil, ["\(l.structs.count) structs, \(l.ioctls.count) ioctls"])) }
         for s in report.skipped {
-            let compileFailure = s.abi.clangTriple != nil
+            let compileFailure = !s.compilerMissing
             pts.append(("abi.\(s.abi.name).probe", !compileFailure, compileFailure ? nil : s.reason, compileFailure ? [s.reason] : []))
         }
         for rule in Rule.all where rule.id != "profile-mismatch" {

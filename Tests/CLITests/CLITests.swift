@@ -136,3 +136,17 @@ struct HistoryInput {
         #expect(r.stdout.contains("changed-incompatibly struct iommu_ioas_alloc.out_ioas_id"))
     }
 }
+
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct CrossCompilerInput {
+    /// No cross gcc on the search path: alpha, parisc and sh4 are not checked, with why; alone, bad input.
+    @Test func missingCrossCompilers() throws {
+        guard FileManager.default.fileExists(atPath: Tool.root + "/.deps/linux-libc-dev/usr/include/linux/iommufd.h") else { return }
+        let env = ["UAPI_CONFORM_CROSS_PATH": ""]
+        let all = try Tool.run(["abi", "--arch", "all"], environment: env)
+        #expect(all.status == 0)
+        #expect(all.stdout.contains("ABIs checked (21)"))
+        #expect(all.stdout.contains("ABI not checked: sh4 (no sh4-linux-gnu-gcc for sh4 (clang has no sh4 target): install gcc-sh4-linux-gnu"))
+        expectBadInput(try Tool.run(["abi", "--arch", "alpha"], environment: env), "no ABI could be checked (alpha: no alpha-linux-gnu-gcc")
+    }
+}
