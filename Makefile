@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps deps-6.12 profile-6.12 build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
+.PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
 
 all: main
 
@@ -34,7 +34,11 @@ main: deps build
 	$(BIN) abi --headers $(HEADERS) --arch all
 	@for p in $(PROFILES); do $(BIN) run --backend sim --profile $$p || exit 1; done
 
-check: deps deps-6.12 build test-cshims test-swift
+check: deps deps-6.12 kcidb-venv build test-cshims test-swift
+
+# KernelCI's kcidb-io, which validates --format kcidb in the tests.
+kcidb-venv:
+	@scripts/kcidb-venv.sh >/dev/null
 
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)

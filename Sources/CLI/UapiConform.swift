@@ -89,12 +89,12 @@ struct FixturesOption: ParsableArguments {
 
 /// `--format`, for commands that report.
 struct FormatOption: ParsableArguments {
-    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
+    @Option(name: .long, help: "Output format: text, json, ktap, junit, kcidb (KernelCI's KCIDB v5 JSON).")
     var format: String = "text"
 
     func outputFormat() throws -> OutputFormat {
         guard let f = OutputFormat(rawValue: format) else {
-            throw InputError("unknown format '\(format)'; use text, json, ktap or junit")
+            throw InputError("unknown format '\(format)'; use text, json, ktap, junit or kcidb")
         }
         return f
     }

@@ -126,6 +126,22 @@ package struct AbiReportRenderer: ReportRendering {
         return out.joined(separator: "\n")
     }
 
+    /// The header tree is named by the profiles it matches (the one given
+    /// with --profile first), or "unmatched".
+    package func kcidbObject() -> [String: Any] {
+        let matched = report.profile.map { [$0] } ?? report.profileMatches
+        let name = matched.isEmpty ? "unmatched" : matched.joined(separator: "+")
+        var subject = Kcidb.Subject(name: name, kind: "abi", profile: report.profile ?? matched.first ?? "none",
+                                    comment: "uapi-conform abi on \(report.headers)", architecture: nil)
+        subject.misc = ["headers": report.headers, "profile_matches": report.profileMatches,
+                        "abis": report.layouts.map(\.abi.name), "patch": report.patchSubjects]
+        let tests = points().map { p in
+            Kcidb.Test(path: p.name, status: p.skip != nil ? .SKIP : p.ok ? .PASS : .FAIL,
+                       excerpt: p.skip ?? p.diagnostics.joined(separator: "\n"), misc: ["findings": p.diagnostics.count])
+        }
+        return Kcidb.document(subject, tests: tests, started: Date())
+    }
+
     package func junit() -> String {
         let cases = points().map { p -> JUnit.TestCase in
             let parts = p.name.split(separator: ".", maxSplits: 1)
