@@ -5,7 +5,8 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
+.PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
+	live live-tsm live-debug kernel kernel-debug clean
 
 all: main
 

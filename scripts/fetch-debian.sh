@@ -16,7 +16,8 @@ state="$root/.deps/apt-$suite"
 mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
 # Reuse the mirror this machine's apt already uses (Debian's, per its sources).
 mirror=$( { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
-            grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -oE 'https?://[^ ]+'; } \
+            grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+              | grep -oE 'https?://[^ ]+'; } \
           | grep -E '/debian/?$' | head -n1 || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 key=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -46,9 +47,11 @@ name=${pkg%%=*}
 cd "$state/debs"
 rm -f "${name}"_*.deb
 if ! apt-get "${opts[@]}" -qq download "$pkg" >/dev/null 2>&1; then
-	have=$(apt-cache "${opts[@]}" madison "$name" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' | sort -u | tr '\n' ' ')
+	have=$(apt-cache "${opts[@]}" madison "$name" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' \
+		| sort -u | tr '\n' ' ')
 	if [ "$pkg" != "$name" ] && [ -n "$have" ]; then
-		echo "error: Debian $suite no longer carries $pkg (the mirror moved on; it has: ${have% }): bump the pinned version" >&2
+		echo "error: Debian $suite no longer carries $pkg (the mirror moved on; it has: ${have% }):" \
+			"bump the pinned version" >&2
 	else
 		echo "error: cannot download $pkg from Debian $suite (mirror $mirror${have:+; versions: ${have% }})" >&2
 	fi

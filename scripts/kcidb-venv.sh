@@ -9,7 +9,8 @@ venv="$root/.deps/kcidb-venv"
 want=141
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3)
-if "$venv/bin/python3" -c "import kcidb_io, importlib.metadata as m, sys; sys.exit(m.version('kcidb-io') != '$want')" 2>/dev/null; then
+check="import kcidb_io, importlib.metadata as m, sys; sys.exit(m.version('kcidb-io') != '$want')"
+if "$venv/bin/python3" -c "$check" 2>/dev/null; then
 	echo "$venv/bin/python3"; exit 0
 fi
 rm -rf "$venv"

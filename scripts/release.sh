@@ -13,7 +13,8 @@ what=${1:-}; name=${2:-}
 case $what in headers|source|profile) ;; *) die "usage: $0 headers|source|profile NAME" ;; esac
 [ -n "$name" ] || die "usage: $0 $what NAME (a name of fixtures/kernel/releases.tsv)"
 line=$(awk -F'\t' -v n="$name" '!/^#/ && $1 == n' "$root/fixtures/kernel/releases.tsv")
-[ -n "$line" ] || die "$name is not in fixtures/kernel/releases.tsv (known: $(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$root/fixtures/kernel/releases.tsv"))"
+known=$(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$root/fixtures/kernel/releases.tsv")
+[ -n "$line" ] || die "$name is not in fixtures/kernel/releases.tsv (known: ${known% })"
 IFS=$'\t' read -r _ suite version date like <<<"$line"
 series=${name#linux-}
 headers="$root/.deps/linux-libc-dev-$series"
@@ -45,12 +46,15 @@ profile)
 	bin=${BIN:-$root/.build/debug/uapi-conform}
 	[ -x "$bin" ] || die "$bin is not built (swift build)"
 	out="$root/fixtures/profiles/$name.json"
+	headers_note="Debian $suite linux-libc-dev $version include/linux/{iommufd,vfio}.h,"
+	headers_note+=" probed with clang on x86_64 (lp64) and i386 (ilp32)"
+	source_note="Debian $suite linux-source-$series $version: IOCTL_OP last members (drivers/iommu/iommufd/main.c),"
+	source_note+=" vfio minsz (drivers/vfio), must-be-zero fields the handlers never read,"
+	source_note+=" iommufd_test.h (IOMMU_TEST_CMD, test_only)"
 	"$bin" abi --headers "$headers/usr/include" --dump-profile "$name" --released --like "$like" \
 		--kernel-source "$source" --date "$date" --fixtures "$root/fixtures" \
 		--title "Linux $series (Debian linux-libc-dev $version, $suite)" \
-		--note "Debian $suite linux-libc-dev $version include/linux/{iommufd,vfio}.h, probed with clang on x86_64 (lp64) and i386 (ilp32)" \
-		--note "Debian $suite linux-source-$series $version: IOCTL_OP last members (drivers/iommu/iommufd/main.c), vfio minsz (drivers/vfio), must-be-zero fields the handlers never read, iommufd_test.h (IOMMU_TEST_CMD, test_only)" \
-		>"$out.tmp"
+		--note "$headers_note" --note "$source_note" >"$out.tmp"
 	mv "$out.tmp" "$out"
 	echo "wrote ${out#"$root"/}"
 	;;

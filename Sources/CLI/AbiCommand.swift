@@ -17,13 +17,17 @@ struct AbiCommand: ParsableCommand {
     @Option(name: .long, help: "ABIs to check, comma separated, or 'all' (every ABI whose asm/ the tree carries).")
     var arch: String = "all"
 
-    @Option(name: .long, help: "Compare against this version profile (a name in fixtures/profiles: linux-6.12, linux-7.2, tsm-v5, ...).")
+    @Option(name: .long,
+            help: "Compare against this version profile (a name in fixtures/profiles: linux-6.12, linux-7.2, ...).")
     var profile: String?
 
     @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
     var patch: [String] = []
 
-    @Option(name: .long, help: "Instead of checking headers: what each listed profile changed against the one before it (oldest first, comma separated, e.g. linux-6.12,linux-7.2). Exit 1 on an incompatible change between two released kernels.")
+    @Option(name: .long, help: """
+        Instead of checking headers: what each listed profile changed against the one before it (oldest first, \
+        comma separated, e.g. linux-6.12,linux-7.2). Exit 1 on an incompatible change between two released kernels.
+        """)
     var history: String?
 
     @Option(name: .long, help: "Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout instead of checking.")
@@ -61,7 +65,8 @@ struct AbiCommand: ParsableCommand {
         var tree = try HeaderTree(path: request.headers)
         if !request.patches.isEmpty { tree = try PatchMode.apply(patchFiles: request.patches, to: tree).0 }
         var o = ProfileDump.Options(name: name)
-        o.title = dumpOptions.title; o.date = dumpOptions.date; o.released = dumpOptions.released; o.notes = dumpOptions.note
+        o.title = dumpOptions.title; o.date = dumpOptions.date
+        o.released = dumpOptions.released; o.notes = dumpOptions.note
         o.kernelSource = dumpOptions.kernelSource
         if let like = dumpOptions.like { o.like = try fixtureOptions.load(like).1 }
         print(try ProfileDump.json(try ProfileDump.make(tree: tree, o)))
@@ -70,7 +75,10 @@ struct AbiCommand: ParsableCommand {
 
 /// What `--dump-profile` takes besides the headers.
 struct DumpProfileOptions: ParsableArguments {
-    @Option(name: .long, help: "With --dump-profile: kernel source tree for IOCTL_OP minima, vfio minsz, unread reserved fields and the selftest command.")
+    @Option(name: .long, help: """
+        With --dump-profile: kernel source tree for IOCTL_OP minima, vfio minsz, unread reserved fields \
+        and the selftest command.
+        """)
     var kernelSource: String?
 
     @Option(name: .long, help: "With --dump-profile: earlier profile whose id, enum and flag roles carry over.")

@@ -137,7 +137,8 @@ package struct AbiReportRenderer: ReportRendering {
                         "abis": report.layouts.map(\.abi.name), "patch": report.patchSubjects]
         let tests = points().map { p in
             Kcidb.Test(path: p.name, status: p.skip != nil ? .SKIP : p.ok ? .PASS : .FAIL,
-                       excerpt: p.skip ?? p.diagnostics.joined(separator: "\n"), misc: ["findings": p.diagnostics.count])
+                       excerpt: p.skip ?? p.diagnostics.joined(separator: "\n"),
+                       misc: ["findings": p.diagnostics.count])
         }
         return Kcidb.document(subject, tests: tests, started: Date())
     }

@@ -122,7 +122,8 @@ struct HistoryInput {
         try FileManager.default.createDirectory(atPath: d + "/profiles", withIntermediateDirectories: true)
         let path = Tool.root + "/fixtures/profiles/linux-6.12.json"
         try FileManager.default.copyItem(atPath: path, toPath: d + "/profiles/a.json")
-        var p = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var p = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         p["name"] = "b"
         var structs = try #require(p["structs"] as? [[String: Any]])
         let i = try #require(structs.firstIndex { $0["name"] as? String == "iommu_ioas_alloc" })
@@ -141,12 +142,15 @@ struct HistoryInput {
 struct CrossCompilerInput {
     /// No cross gcc on the search path: alpha, parisc and sh4 are not checked, with why; alone, bad input.
     @Test func missingCrossCompilers() throws {
-        guard FileManager.default.fileExists(atPath: Tool.root + "/.deps/linux-libc-dev/usr/include/linux/iommufd.h") else { return }
+        let header = Tool.root + "/.deps/linux-libc-dev/usr/include/linux/iommufd.h"
+        guard FileManager.default.fileExists(atPath: header) else { return }
         let env = ["UAPI_CONFORM_CROSS_PATH": ""]
         let all = try Tool.run(["abi", "--arch", "all"], environment: env)
         #expect(all.status == 0)
         #expect(all.stdout.contains("ABIs checked (21)"))
-        #expect(all.stdout.contains("ABI not checked: sh4 (no sh4-linux-gnu-gcc for sh4 (clang has no sh4 target): install gcc-sh4-linux-gnu"))
-        expectBadInput(try Tool.run(["abi", "--arch", "alpha"], environment: env), "no ABI could be checked (alpha: no alpha-linux-gnu-gcc")
+        let why = "ABI not checked: sh4 (no sh4-linux-gnu-gcc for sh4 (clang has no sh4 target): install gcc-sh4-linux-gnu"
+        #expect(all.stdout.contains(why))
+        expectBadInput(try Tool.run(["abi", "--arch", "alpha"], environment: env),
+                       "no ABI could be checked (alpha: no alpha-linux-gnu-gcc")
     }
 }

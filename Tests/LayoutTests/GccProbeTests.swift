@@ -51,7 +51,8 @@ struct GccProbeTests {
             var text = p.source([]).text
             for (k, e) in checked.enumerated() {
                 let v = UInt64(bitPattern: c.values[e]!) &+ (e == wrong ? 1 : 0)
-                text += "_Static_assert((unsigned long long)(\(LayoutProbe.expression(e))) == \(v)ULL, \"entry \(k)\");\n"
+                let expr = LayoutProbe.expression(e)
+                text += "_Static_assert((unsigned long long)(\(expr)) == \(v)ULL, \"entry \(k)\");\n"
             }
             return text
         }

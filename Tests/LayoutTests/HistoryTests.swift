@@ -15,7 +15,9 @@ struct HistoryTests {
         var b = a
         b.name = "b"; b.released = released
         edit(&b)
-        for p in [a, b] { try ProfileDump.json(p).write(toFile: "\(dir)/\(p.name).json", atomically: true, encoding: .utf8) }
+        for p in [a, b] {
+            try ProfileDump.json(p).write(toFile: "\(dir)/\(p.name).json", atomically: true, encoding: .utf8)
+        }
         return (try ProfileStore(directory: dir), dir)
     }
 
@@ -116,11 +118,12 @@ struct HistoryTests {
     @Test func from612To72() throws {
         let h = try AbiHistory.run(store: try Repo.store(), names: ["linux-6.12", "linux-7.2"])
         let added = h.steps[0].entries.filter { $0.kind == .added && $0.item == .ioctl }.map(\.name)
-        #expect(added == ["IOMMU_IOAS_MAP_FILE", "IOMMU_VIOMMU_ALLOC", "IOMMU_VDEVICE_ALLOC", "IOMMU_IOAS_CHANGE_PROCESS",
-                          "IOMMU_VEVENTQ_ALLOC", "IOMMU_HW_QUEUE_ALLOC"])
+        #expect(added == ["IOMMU_IOAS_MAP_FILE", "IOMMU_VIOMMU_ALLOC", "IOMMU_VDEVICE_ALLOC",
+                          "IOMMU_IOAS_CHANGE_PROCESS", "IOMMU_VEVENTQ_ALLOC", "IOMMU_HW_QUEUE_ALLOC"])
         #expect(h.steps[0].incompatible.isEmpty, "\(h.steps[0].incompatible.map(\.detail))")
         #expect(h.steps[0].betweenReleases && h.exitCode == 0)
-        let grown = Set(h.steps[0].entries.filter { $0.kind == .grown && $0.item == .struct && $0.field == nil }.map(\.name))
+        let grownStructs = h.steps[0].entries.filter { $0.kind == .grown && $0.item == .struct && $0.field == nil }
+        let grown = Set(grownStructs.map(\.name))
         #expect(grown == ["vfio_device_bind_iommufd", "vfio_device_attach_iommufd_pt", "vfio_device_detach_iommufd_pt"])
     }
 

@@ -18,7 +18,8 @@ enum KcidbValidator {
         }
         let file = try Repo.tempDir() + "/report.kcidb.json"
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        let r = try ChildProcess.run([python, Repo.root + "/scripts/validate-kcidb.py", file], limits: .init(timeout: 60))
+        let script = Repo.root + "/scripts/validate-kcidb.py"
+        let r = try ChildProcess.run([python, script, file], limits: .init(timeout: 60))
         return r.status == 0 ? nil : r.stdout + r.stderr
     }
 
@@ -32,7 +33,8 @@ struct KcidbTests {
         let results = [
             CaseResult(id: "iommufd.a.pass", status: .pass, got: "OK", expected: "OK", reason: ""),
             CaseResult(id: "iommufd.a.fail", status: .fail, got: "EINVAL", expected: "EOPNOTSUPP", reason: ""),
-            CaseResult(id: "iommufd.a.skip", status: .skip, got: nil, expected: "ENOENT", reason: "needs a TSM-capable PCI device"),
+            CaseResult(id: "iommufd.a.skip", status: .skip, got: nil, expected: "ENOENT",
+                       reason: "needs a TSM-capable PCI device"),
             CaseResult(id: "odd id+with:chars", status: .pass, got: "OK", expected: "OK", reason: ""),
         ]
         var r = RunReportRenderer(backend: live ? "live" : "sim", profile: "tsm-v5", results: results, elapsed: 0.5)
@@ -49,7 +51,8 @@ struct KcidbTests {
         #expect(checkout["id"] as? String == "uapi_conform:tsm-v5")
         let tests = try #require(o["tests"] as? [[String: Any]])
         #expect(tests.map { $0["status"] as? String } == ["PASS", "FAIL", "SKIP", "PASS"])
-        #expect(tests.map { $0["path"] as? String } == ["iommufd.a.pass", "iommufd.a.fail", "iommufd.a.skip", "odd_id_with_chars"])
+        #expect(tests.map { $0["path"] as? String }
+                == ["iommufd.a.pass", "iommufd.a.fail", "iommufd.a.skip", "odd_id_with_chars"])
         #expect(tests[1]["log_excerpt"] as? String == "expected EOPNOTSUPP, got EINVAL")
         #expect(tests[2]["log_excerpt"] as? String == "needs a TSM-capable PCI device")
         #expect(tests.allSatisfy { ($0["id"] as? String)?.hasPrefix("uapi_conform:tsm-v5:sim:tsm-v5:") == true })
@@ -68,8 +71,10 @@ struct KcidbTests {
     /// The validator bites: what kcidb-io refuses is reported.
     @Test func invalidOutputIsRefused() throws {
         let good = run(live: false).render(.kcidb)
-        for (from, to) in [("\"SKIP\"", "\"MAYBE\""), ("\"origin\" : \"uapi_conform\"", "\"origin\" : \"uapi-conform\""),
-                           ("\"major\" : 5", "\"major\" : 9"), ("\"path\" : \"iommufd.a.pass\"", "\"path\" : \"iommufd..pass\"")] {
+        let edits = [("\"SKIP\"", "\"MAYBE\""), ("\"origin\" : \"uapi_conform\"", "\"origin\" : \"uapi-conform\""),
+                     ("\"major\" : 5", "\"major\" : 9"),
+                     ("\"path\" : \"iommufd.a.pass\"", "\"path\" : \"iommufd..pass\"")]
+        for (from, to) in edits {
             let bad = good.replacingOccurrences(of: from, with: to)
             #expect(bad != good, "\(from) is not in the output")
             #expect(try KcidbValidator.check(bad) != nil, "\(to) was accepted")

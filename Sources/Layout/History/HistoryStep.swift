@@ -30,10 +30,12 @@ struct HistoryStep {
         }
         for i in to.ioctls where from.ioctl(i.name) == nil {
             out.append(Entry(kind: .added, item: .ioctl, name: i.name, abis: [],
-                             detail: "\(i.family.rawValue) nr 0x\(ProfileCheck.hex(i.nr)), struct \(i.struct)", incompatible: false))
+                             detail: "\(i.family.rawValue) nr 0x\(ProfileCheck.hex(i.nr)), struct \(i.struct)",
+                             incompatible: false))
         }
         for (name, v) in to.enums.sorted(by: { $0.key < $1.key }) where from.enums[name] == nil {
-            out.append(Entry(kind: .added, item: .constant, name: name, abis: [], detail: "= \(v)", incompatible: false))
+            out.append(Entry(kind: .added, item: .constant, name: name, abis: [], detail: "= \(v)",
+                             incompatible: false))
         }
         return out
     }
@@ -54,7 +56,8 @@ struct HistoryStep {
         case .sentinelMoved: (kind, item) = (.grown, .constant)
         case .constantChanged: (kind, item) = (.changedIncompatibly, .constant)
         case .ioctlRenumbered, .ioctlStructChanged: (kind, item) = (.changedIncompatibly, .ioctl)
-        case .fieldMoved, .fieldResized, .fieldRetyped, .fieldRemoved, .shrunk: (kind, item) = (.changedIncompatibly, .struct)
+        case .fieldMoved, .fieldResized, .fieldRetyped, .fieldRemoved, .shrunk:
+            (kind, item) = (.changedIncompatibly, .struct)
         }
         let name = item == .struct ? c.structName ?? "" : c.field ?? ""
         return Entry(kind: kind, item: item, name: name, field: item == .struct ? c.field : nil, abis: c.abis,
@@ -72,7 +75,8 @@ struct HistoryStep {
             }
             let fate = keeper.map { "renamed \($0), which keeps the value reserved" } ?? "is gone"
             return Entry(kind: .removed, item: .constant, name: name, abis: [],
-                         detail: "\(name) (= \(value)) \(fate): programs that name it no longer build; binaries are unaffected",
+                         detail: "\(name) (= \(value)) \(fate): programs that name it no longer build; "
+                             + "binaries are unaffected",
                          incompatible: false)
         }
     }
@@ -84,7 +88,8 @@ struct HistoryStep {
             for old in from.ioctls where old.family == new.family && old.type == new.type && old.nr == new.nr
                 && old.name != new.name {
                 out.append(Entry(kind: .ioctlNumberReused, item: .ioctl, name: new.name, abis: [],
-                                 detail: "nr 0x\(ProfileCheck.hex(new.nr)) was \(old.name) (struct \(old.struct)) in \(from.name), is \(new.name) (struct \(new.struct)) in \(to.name)",
+                                 detail: "nr 0x\(ProfileCheck.hex(new.nr)) was \(old.name) (struct \(old.struct)) "
+                                     + "in \(from.name), is \(new.name) (struct \(new.struct)) in \(to.name)",
                                  incompatible: true))
             }
         }
@@ -104,7 +109,8 @@ struct HistoryStep {
                     guard !extra.isEmpty else { continue }
                     let list = extra.map { "\($0) (0x\(to.enums[$0].map { String($0, radix: 16) } ?? "?"))" }
                     out.append(Entry(kind: .grown, item: .struct, name: new.name, field: field, abis: [],
-                                     detail: "\(field) gained \(what) \(list.joined(separator: ", "))", incompatible: false))
+                                     detail: "\(field) gained \(what) \(list.joined(separator: ", "))",
+                                     incompatible: false))
                 }
             }
         }
@@ -136,7 +142,8 @@ struct HistoryStep {
                 guard let nv = to.enums[n] else { continue }
                 let clash = kind == .flagBitReused ? (UInt64(bitPattern: ov) & UInt64(bitPattern: nv)) != 0 : ov == nv
                 guard clash else { continue }
-                let what = kind == .flagBitReused ? "bit(s) 0x\(String(UInt64(bitPattern: ov) & UInt64(bitPattern: nv), radix: 16))" : "value \(nv)"
+                let shared = String(UInt64(bitPattern: ov) & UInt64(bitPattern: nv), radix: 16)
+                let what = kind == .flagBitReused ? "bit(s) 0x\(shared)" : "value \(nv)"
                 out.append(Entry(kind: kind, item: .struct, name: s, field: field, abis: [],
                                  detail: "\(s).\(field) \(what) meant \(o) in \(from.name), means \(n) in \(to.name)",
                                  incompatible: true))

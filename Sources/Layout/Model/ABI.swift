@@ -24,7 +24,8 @@ package struct ABI: Sendable, Hashable, Codable {
     }
 
     init(name: String, gcc triple: String, bigEndian: Bool, asmDirs: [String], family: String) {
-        self.name = name; compiler = .gcc(triple: triple, bigEndian: bigEndian); self.asmDirs = asmDirs; self.family = family
+        self.name = name; compiler = .gcc(triple: triple, bigEndian: bigEndian)
+        self.asmDirs = asmDirs; self.family = family
     }
 
     package var clangTriple: String? {
@@ -41,23 +42,37 @@ package struct ABI: Sendable, Hashable, Codable {
     }
 
     package static let all: [ABI] = [
-        ABI(name: "x86_64", clang: "x86_64-linux-gnu", asmDirs: ["x86_64-linux-gnu", "i386-linux-gnu", "x86_64-linux-gnux32"], family: "x86"),
-        ABI(name: "i386", clang: "i386-linux-gnu", asmDirs: ["i386-linux-gnu", "x86_64-linux-gnu", "x86_64-linux-gnux32"], family: "x86"),
-        ABI(name: "x32", clang: "x86_64-linux-gnux32", asmDirs: ["x86_64-linux-gnux32", "x86_64-linux-gnu", "i386-linux-gnu"], family: "x86"),
+        ABI(name: "x86_64", clang: "x86_64-linux-gnu",
+            asmDirs: ["x86_64-linux-gnu", "i386-linux-gnu", "x86_64-linux-gnux32"], family: "x86"),
+        ABI(name: "i386", clang: "i386-linux-gnu",
+            asmDirs: ["i386-linux-gnu", "x86_64-linux-gnu", "x86_64-linux-gnux32"], family: "x86"),
+        ABI(name: "x32", clang: "x86_64-linux-gnux32",
+            asmDirs: ["x86_64-linux-gnux32", "x86_64-linux-gnu", "i386-linux-gnu"], family: "x86"),
         ABI(name: "arm64", clang: "aarch64-linux-gnu", asmDirs: ["aarch64-linux-gnu"], family: "arm64"),
-        ABI(name: "arm-eabi", clang: "armv5te-linux-gnueabi", asmDirs: ["arm-linux-gnueabi", "arm-linux-gnueabihf"], family: "arm"),
-        ABI(name: "arm-eabihf", clang: "armv7-linux-gnueabihf", asmDirs: ["arm-linux-gnueabihf", "arm-linux-gnueabi"], family: "arm"),
-        ABI(name: "loongarch64", clang: "loongarch64-linux-gnu", asmDirs: ["loongarch64-linux-gnu"], family: "loongarch"),
+        ABI(name: "arm-eabi", clang: "armv5te-linux-gnueabi",
+            asmDirs: ["arm-linux-gnueabi", "arm-linux-gnueabihf"], family: "arm"),
+        ABI(name: "arm-eabihf", clang: "armv7-linux-gnueabihf",
+            asmDirs: ["arm-linux-gnueabihf", "arm-linux-gnueabi"], family: "arm"),
+        ABI(name: "loongarch64", clang: "loongarch64-linux-gnu",
+            asmDirs: ["loongarch64-linux-gnu"], family: "loongarch"),
         ABI(name: "m68k", clang: "m68k-linux-gnu", asmDirs: ["m68k-linux-gnu"], family: "m68k"),
         ABI(name: "mips-o32", clang: "mips-linux-gnu", asmDirs: ["mips-linux-gnu", "mipsel-linux-gnu"], family: "mips"),
-        ABI(name: "mipsel-o32", clang: "mipsel-linux-gnu", asmDirs: ["mipsel-linux-gnu", "mips-linux-gnu"], family: "mips"),
-        ABI(name: "mips64-n64", clang: "mips64-linux-gnuabi64", asmDirs: ["mips64-linux-gnuabi64", "mips64el-linux-gnuabi64"], family: "mips"),
-        ABI(name: "mips64el-n64", clang: "mips64el-linux-gnuabi64", asmDirs: ["mips64el-linux-gnuabi64", "mips64-linux-gnuabi64"], family: "mips"),
-        ABI(name: "mips64el-n32", clang: "mips64el-linux-gnuabin32", asmDirs: ["mips64el-linux-gnuabi64", "mips64-linux-gnuabi64"], family: "mips"),
-        ABI(name: "mipsr6el-n64", clang: "mipsisa64r6el-linux-gnuabi64", asmDirs: ["mipsisa64r6el-linux-gnuabi64", "mips64el-linux-gnuabi64"], family: "mips"),
-        ABI(name: "powerpc", clang: "powerpc-linux-gnu", asmDirs: ["powerpc-linux-gnu", "powerpc64-linux-gnu"], family: "powerpc"),
-        ABI(name: "powerpc64", clang: "powerpc64-linux-gnu", asmDirs: ["powerpc64-linux-gnu", "powerpc64le-linux-gnu"], family: "powerpc"),
-        ABI(name: "powerpc64le", clang: "powerpc64le-linux-gnu", asmDirs: ["powerpc64le-linux-gnu", "powerpc64-linux-gnu"], family: "powerpc"),
+        ABI(name: "mipsel-o32", clang: "mipsel-linux-gnu",
+            asmDirs: ["mipsel-linux-gnu", "mips-linux-gnu"], family: "mips"),
+        ABI(name: "mips64-n64", clang: "mips64-linux-gnuabi64",
+            asmDirs: ["mips64-linux-gnuabi64", "mips64el-linux-gnuabi64"], family: "mips"),
+        ABI(name: "mips64el-n64", clang: "mips64el-linux-gnuabi64",
+            asmDirs: ["mips64el-linux-gnuabi64", "mips64-linux-gnuabi64"], family: "mips"),
+        ABI(name: "mips64el-n32", clang: "mips64el-linux-gnuabin32",
+            asmDirs: ["mips64el-linux-gnuabi64", "mips64-linux-gnuabi64"], family: "mips"),
+        ABI(name: "mipsr6el-n64", clang: "mipsisa64r6el-linux-gnuabi64",
+            asmDirs: ["mipsisa64r6el-linux-gnuabi64", "mips64el-linux-gnuabi64"], family: "mips"),
+        ABI(name: "powerpc", clang: "powerpc-linux-gnu",
+            asmDirs: ["powerpc-linux-gnu", "powerpc64-linux-gnu"], family: "powerpc"),
+        ABI(name: "powerpc64", clang: "powerpc64-linux-gnu",
+            asmDirs: ["powerpc64-linux-gnu", "powerpc64le-linux-gnu"], family: "powerpc"),
+        ABI(name: "powerpc64le", clang: "powerpc64le-linux-gnu",
+            asmDirs: ["powerpc64le-linux-gnu", "powerpc64-linux-gnu"], family: "powerpc"),
         ABI(name: "riscv64", clang: "riscv64-linux-gnu", asmDirs: ["riscv64-linux-gnu"], family: "riscv"),
         ABI(name: "riscv32", clang: "riscv32-linux-gnu", asmDirs: ["riscv64-linux-gnu"], family: "riscv"),
         ABI(name: "s390x", clang: "s390x-linux-gnu", asmDirs: ["s390x-linux-gnu"], family: "s390"),

@@ -96,7 +96,8 @@ extension LayoutProbe {
         switch abi.compiler {
         case .clang: return "clang has no \(abi.name) target"
         case .gcc(let triple, _):
-            return "no \(triple)-gcc for \(abi.name) (clang has no \(abi.name) target): install gcc-\(triple) (scripts/install-deps.sh)"
+            return "no \(triple)-gcc for \(abi.name) (clang has no \(abi.name) target): "
+                + "install gcc-\(triple) (scripts/install-deps.sh)"
         }
     }
 

@@ -18,7 +18,8 @@ package struct KernelSource: Sendable {
         var candidates = [path]
         let inner = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasPrefix("linux") }.sorted()
         candidates += inner.map { path + "/" + $0 }
-        guard let found = candidates.first(where: { fm.fileExists(atPath: $0 + "/" + KernelSource.dispatchFile) }) else {
+        let found = candidates.first { fm.fileExists(atPath: $0 + "/" + KernelSource.dispatchFile) }
+        guard let found else {
             throw InputError("\(path) is no kernel source tree: it has no \(KernelSource.dispatchFile)")
         }
         root = (found as NSString).standardizingPath
@@ -52,13 +53,14 @@ package struct KernelSource: Sendable {
     package func vfioMinimumMember(of structName: String) -> String? {
         let pattern = #"minsz\s*=\s*offsetofend\(\s*struct\s+"# + structName + #"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"#
         let files = cFiles(under: KernelSource.vfioDir)
-        let ordered = files.filter { $0.hasPrefix("drivers/vfio/pci/") }
-            + files.filter { !$0.dropFirst(KernelSource.vfioDir.count + 1).contains("/") }
-            + files.filter { !$0.hasPrefix("drivers/vfio/pci/") && $0.dropFirst(KernelSource.vfioDir.count + 1).contains("/") }
+        let pci = files.filter { $0.hasPrefix("drivers/vfio/pci/") }
+        let core = files.filter { !$0.dropFirst(KernelSource.vfioDir.count + 1).contains("/") }
+        let ordered = pci + core + files.filter { !pci.contains($0) && !core.contains($0) }
         for f in ordered {
             guard let text = read(f), let r = text.range(of: pattern, options: .regularExpression) else { continue }
             let match = String(text[r])
-            return match.split(separator: ",").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t\n)")) }
+            let member = match.split(separator: ",").last ?? ""
+            return member.trimmingCharacters(in: CharacterSet(charactersIn: " \t\n)"))
         }
         return nil
     }

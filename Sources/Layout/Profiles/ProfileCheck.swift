@@ -98,11 +98,14 @@ package enum ProfileCheck {
         for s in p.structs {
             for (field, names) in (s.flagBits ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let values = names.map { p.enums[$0] }
-                for (n, v) in zip(names, values) where v == nil { out.append("\(s.name).\(field): \(n) is not defined") }
+                for (n, v) in zip(names, values) where v == nil {
+                    out.append("\(s.name).\(field): \(n) is not defined")
+                }
                 let bits = values.compactMap { $0 }.map { UInt64(bitPattern: $0) }
                 let mask = bits.reduce(0, |)
                 if mask != s.flags?[field] {
-                    out.append("\(s.name).\(field): mask \(s.flags?[field].map(String.init) ?? "none") but its constants give \(mask)")
+                    let have = s.flags?[field].map(String.init) ?? "none"
+                    out.append("\(s.name).\(field): mask \(have) but its constants give \(mask)")
                 }
                 if bits.reduce(0, +) != mask { out.append("\(s.name).\(field): two constants share a bit") }
             }

@@ -52,7 +52,9 @@ package struct ProfileCompletion {
             p.structs[i].mustBeZero.removeAll { !kept.contains($0) }
         }
         let oldTest = Set(like.enums.keys.filter(ProfileCompletion.isTestConstant))
-        if !oldTest.isEmpty { p.enums = p.enums.filter { !ProfileCompletion.isTestConstant($0.key) || oldTest.contains($0.key) } }
+        if !oldTest.isEmpty {
+            p.enums = p.enums.filter { !ProfileCompletion.isTestConstant($0.key) || oldTest.contains($0.key) }
+        }
     }
 
     func minima(_ p: inout Profile, _ source: KernelSource) throws {
@@ -99,7 +101,8 @@ package struct ProfileCompletion {
         for decl in probed.headers.flatMap(\.enums) {
             let members = decl.constants.map(\.name)
             guard let last = members.lastIndex(where: { out.contains($0) }) else { continue }
-            out += members[(last + 1)...].filter { enums[$0] != nil && !out.contains($0) && !Compatibility.isSentinel($0) }
+            let appended = members[(last + 1)...].filter { enums[$0] != nil && !Compatibility.isSentinel($0) }
+            out += appended.filter { !out.contains($0) }
         }
         return out
     }

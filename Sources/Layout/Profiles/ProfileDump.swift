@@ -39,7 +39,9 @@ package enum ProfileDump {
     /// The tree with the source's iommufd_test.h appended to iommufd.h (its
     /// own `#include <linux/iommufd.h>` then stops at the include guard).
     static func withSelftest(_ tree: HeaderTree, _ source: KernelSource?) throws -> HeaderTree {
-        guard let test = source?.testHeaderText, let base = try tree.text(of: HeaderTree.iommufdHeader) else { return tree }
+        guard let test = source?.testHeaderText, let base = try tree.text(of: HeaderTree.iommufdHeader) else {
+            return tree
+        }
         var t = tree
         t.overrides[HeaderTree.iommufdHeader] = base + "\n" + test
         return t

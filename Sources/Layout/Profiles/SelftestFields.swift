@@ -19,14 +19,16 @@ extension ProfileDump {
     /// sit inside one of their union members, with offsets from the compiler.
     static func addNestedSelftestFields(_ p: inout Profile, like: Profile?, tree: HeaderTree, scope: UapiScope) {
         guard let like else { return }
-        for i in p.structs.indices where p.ioctls.contains(where: { $0.testOnly == true && $0.struct == p.structs[i].name }) {
+        let testStructs = Set(p.ioctls.filter { $0.testOnly == true }.map(\.struct))
+        for i in p.structs.indices where testStructs.contains(p.structs[i].name) {
             let s = p.structs[i]
             guard let old = like.structure(s.name), let decl = scope.record(named: s.name) else { continue }
             let missing = Set(old.lp64.fields.map(\.name)).subtracting(s.lp64.fields.map(\.name))
             let paths = nestedPaths(decl, wanted: missing)
             guard !paths.isEmpty else { continue }
-            p.structs[i].lp64.fields = merged(s.lp64.fields, probe(s.name, paths, abi: "x86_64", tree: tree, scope: scope))
-            p.structs[i].ilp32.fields = merged(s.ilp32.fields, probe(s.name, paths, abi: "i386", tree: tree, scope: scope))
+            let probe = { (abi: String) in Self.probe(s.name, paths, abi: abi, tree: tree, scope: scope) }
+            p.structs[i].lp64.fields = merged(s.lp64.fields, probe("x86_64"))
+            p.structs[i].ilp32.fields = merged(s.ilp32.fields, probe("i386"))
         }
     }
 
@@ -40,11 +42,11 @@ extension ProfileDump {
         let tag = "struct \(structName)"
         let names = paths.keys.sorted()
         let entries = names.flatMap { [LayoutProbe.Entry.fieldOffset(tag, paths[$0]!), .fieldSize(tag, paths[$0]!)] }
-        let c = LayoutProbe(tree: tree, scope: scope).compile(abi: pick.abi, asmInclude: pick.asmInclude, entries: entries)
+        let probe = LayoutProbe(tree: tree, scope: scope)
+        let c = probe.compile(abi: pick.abi, asmInclude: pick.asmInclude, entries: entries)
         return names.compactMap { n in
-            guard let off = c.values[.fieldOffset(tag, paths[n]!)], let size = c.values[.fieldSize(tag, paths[n]!)] else {
-                return nil
-            }
+            let path = paths[n]!
+            guard let off = c.values[.fieldOffset(tag, path)], let size = c.values[.fieldSize(tag, path)] else { return nil }
             return FieldLayout(name: n, offset: Int(off), size: Int(size))
         }
     }

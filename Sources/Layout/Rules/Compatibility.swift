@@ -108,8 +108,10 @@ package struct Compatibility {
                     }
                 } else if let reuse = new.fields.first(where: { $0.offset == of.offset && $0.size == of.size && old.field($0.name) == nil }),
                           ProfileBuilder.isMustBeZero(of.name, doc: base.scope.record(named: old.name)?.doc) {
-                    out.append(Change(kind: .reservedPutToUse, structName: old.name, field: reuse.name, abis: [pl.abi.name],
-                                      message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) (compatible if the kernel rejected non-zero values before)",
+                    out.append(Change(kind: .reservedPutToUse, structName: old.name, field: reuse.name,
+                                      abis: [pl.abi.name],
+                                      message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) "
+                                          + "(compatible if the kernel rejected non-zero values before)",
                                       location: loc))
                 } else {
                     incompatible = true
@@ -120,7 +122,8 @@ package struct Compatibility {
                 add(.shrunk, nil, "sizeof shrank from \(old.size) to \(new.size)")
             } else if new.size > old.size && !incompatible {
                 let added = new.fields.filter { old.field($0.name) == nil && $0.offset >= old.size }.map(\.name)
-                add(.extended, nil, "grew from \(old.size) to \(new.size) bytes by appending \(added.joined(separator: ", ")) (compatible)")
+                let list = added.joined(separator: ", ")
+                add(.extended, nil, "grew from \(old.size) to \(new.size) bytes by appending \(list) (compatible)")
             }
         }
         return out
@@ -146,7 +149,8 @@ package struct Compatibility {
             }
             if new.request != old.request {
                 out.append(Change(kind: .ioctlRenumbered, structName: new.structName, field: old.name, abis: [],
-                                  message: "\(old.name) changed from 0x\(String(old.request, radix: 16)) to 0x\(String(new.request, radix: 16))",
+                                  message: "\(old.name) changed from 0x\(String(old.request, radix: 16)) "
+                                      + "to 0x\(String(new.request, radix: 16))",
                                   location: loc))
             }
             if let os = old.structName, let ns = new.structName, os != ns {
@@ -168,7 +172,8 @@ package struct Compatibility {
         var out: [Change] = []
         for (name, old) in b.constants.sorted(by: { $0.key < $1.key }) {
             guard let new = p.constants[name], new != old else { continue }
-            out.append(Change(kind: Compatibility.isSentinel(name) ? .sentinelMoved : .constantChanged, field: name, abis: [],
+            let kind: Change.Kind = Compatibility.isSentinel(name) ? .sentinelMoved : .constantChanged
+            out.append(Change(kind: kind, field: name, abis: [],
                               message: "\(name) changed from \(old) to \(new)",
                               location: patched.scope.constants.first { $0.name == name }?.location))
         }
