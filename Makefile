@@ -5,7 +5,8 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
+.PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
+	live live-tsm live-debug kernel kernel-debug clean
 
 all: main
 
@@ -14,18 +15,34 @@ deps: $(HEADERS)/linux/iommufd.h
 $(HEADERS)/linux/iommufd.h:
 	scripts/fetch-debian-sid.sh linux-libc-dev .deps/linux-libc-dev usr/include/linux/iommufd.h
 
+# Released kernels of fixtures/kernel/releases.tsv: `make deps-X.Y` fetches
+# their headers into .deps/linux-libc-dev-X.Y, `make profile-X.Y` also their
+# kernel source and rewrites fixtures/profiles/linux-X.Y.json.
+deps-%:
+	scripts/release.sh headers linux-$*
+
+profile-%: build
+	scripts/release.sh profile linux-$*
+
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
 
 # The main job: the ABI check on every ABI of the downloaded 7.2 headers,
+# the ABI history of the released kernels (exit 1 on an incompatible change),
 # then the case catalogue on the simulated kernel for every profile.
 PROFILES      = linux-7.2 tsm-v2 tsm-v5 tsm-post-v5 tsm-vfio-rfc
+RELEASES      = linux-6.12,linux-7.2
 
 main: deps build
 	$(BIN) abi --headers $(HEADERS) --arch all
+	$(BIN) abi --history $(RELEASES)
 	@for p in $(PROFILES); do $(BIN) run --backend sim --profile $$p || exit 1; done
 
-check: deps build test-cshims test-swift
+check: deps deps-6.12 kcidb-venv build test-cshims test-swift
+
+# KernelCI's kcidb-io, which validates --format kcidb in the tests.
+kcidb-venv:
+	@scripts/kcidb-venv.sh >/dev/null
 
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)

@@ -12,21 +12,30 @@ struct AbiCommand: ParsableCommand {
     @OptionGroup var headerOptions: HeaderOptions
     @OptionGroup var fixtureOptions: FixturesOption
     @OptionGroup var formatOption: FormatOption
+    @OptionGroup var dumpOptions: DumpProfileOptions
 
     @Option(name: .long, help: "ABIs to check, comma separated, or 'all' (every ABI whose asm/ the tree carries).")
     var arch: String = "all"
 
-    @Option(name: .long, help: "Compare against this version profile (linux-7.2, tsm-v2, tsm-v5, tsm-post-v5, tsm-vfio-rfc).")
+    @Option(name: .long,
+            help: "Compare against this version profile (a name in fixtures/profiles: linux-6.12, linux-7.2, ...).")
     var profile: String?
 
     @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
     var patch: [String] = []
+
+    @Option(name: .long, help: """
+        Instead of checking headers: what each listed profile changed against the one before it (oldest first, \
+        comma separated, e.g. linux-6.12,linux-7.2). Exit 1 on an incompatible change between two released kernels.
+        """)
+    var history: String?
 
     @Option(name: .long, help: "Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout instead of checking.")
     var dumpProfile: String?
 
     func run() throws {
         let format = try formatOption.outputFormat()
+        if let history { return try runHistory(history, format: format) }
         let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patches: patch,
                                        fixtures: fixtureOptions.fixtures)
@@ -39,21 +48,53 @@ struct AbiCommand: ParsableCommand {
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
+    func runHistory(_ list: String, format: OutputFormat) throws {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let (store, _) = try fixtureOptions.loadStore()
+        let h = try AbiHistory.run(store: store, names: names)
+        let r = HistoryReportRenderer(h)
+        switch format {
+        case .text: print(r.text(colour: Output.useColour))
+        case .json: print(Output.json(r.jsonObject()))
+        default: throw InputError("--history prints text or json")
+        }
+        if h.exitCode != 0 { throw ExitCode(h.exitCode) }
+    }
+
     func dump(name: String, request: AbiCheck.Request) throws {
         var tree = try HeaderTree(path: request.headers)
         if !request.patches.isEmpty { tree = try PatchMode.apply(patchFiles: request.patches, to: tree).0 }
-        let scope = UapiScope(headers: try tree.parse())
-        let r = try LayoutProbe(tree: tree, scope: scope).run(abis: ["x86_64", "i386"])
-        guard let lp64 = r.layouts.first(where: { $0.abi.name == "x86_64" }) else {
-            throw InputError("the tree has no x86_64 asm/ to build an LP64 profile from")
-        }
-        let p = ProfileBuilder.build(name: name, title: name, released: false, scope: scope, lp64: lp64,
-                                     ilp32: r.layouts.first { $0.abi.name == "i386" })
-        let enc = JSONEncoder()
-        enc.keyEncodingStrategy = .convertToSnakeCase
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try enc.encode(p), as: UTF8.self))
+        var o = ProfileDump.Options(name: name)
+        o.title = dumpOptions.title; o.date = dumpOptions.date
+        o.released = dumpOptions.released; o.notes = dumpOptions.note
+        o.kernelSource = dumpOptions.kernelSource
+        if let like = dumpOptions.like { o.like = try fixtureOptions.load(like).1 }
+        print(try ProfileDump.json(try ProfileDump.make(tree: tree, o)))
     }
+}
+
+/// What `--dump-profile` takes besides the headers.
+struct DumpProfileOptions: ParsableArguments {
+    @Option(name: .long, help: """
+        With --dump-profile: kernel source tree for IOCTL_OP minima, vfio minsz, unread reserved fields \
+        and the selftest command.
+        """)
+    var kernelSource: String?
+
+    @Option(name: .long, help: "With --dump-profile: earlier profile whose id, enum and flag roles carry over.")
+    var like: String?
+
+    @Option(name: .long, help: "With --dump-profile: the profile's title.")
+    var title: String?
+
+    @Option(name: .long, help: "With --dump-profile: the release date (YYYY-MM).")
+    var date: String?
+
+    @Flag(name: .long, help: "With --dump-profile: a released kernel (not a posted series).")
+    var released = false
+
+    @Option(name: .long, help: "With --dump-profile: a line for the profile's sources (repeatable).")
+    var note: [String] = []
 }
 
 struct RulesCommand: ParsableCommand {

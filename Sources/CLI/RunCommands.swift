@@ -129,6 +129,7 @@ struct RunCommand: ParsableCommand {
         var r = RunReportRenderer(backend: backend, profile: p.name, results: results, elapsed: (clock.now - start).seconds)
         r.disagreements = disagreements
         r.notes = notes
+        if live != nil, let probe = livePrb { r.kernel = (probe.release, probe.machine) }
         if profile == "auto" { r.notes.insert("profile auto: the kernel matches \(p.name)", at: 0) }
         if let json {
             do { try r.render(.json).write(toFile: json, atomically: true, encoding: .utf8) } catch {
@@ -239,7 +240,7 @@ struct ProbeCommand: ParsableCommand {
         switch fmt {
         case .json: print(Output.json(probe.jsonObject()))
         case .text: print(probe.text())
-        case .ktap, .junit: throw InputError("probe prints text or json")
+        case .ktap, .junit, .kcidb: throw InputError("probe prints text or json")
         }
     }
 }

@@ -68,11 +68,16 @@ struct FixturesOption: ParsableArguments {
 
     /// The store and one resolved profile; both are bad input when missing.
     func load(_ name: String) throws -> (ProfileStore, Profile) {
+        let (store, _) = try loadStore()
+        return (store, try store.resolved(name))
+    }
+
+    /// The store and the fixtures folder holding it.
+    func loadStore() throws -> (ProfileStore, String) {
         guard let dir = fixtures ?? ProfileStore.defaultFixtures() else {
             throw InputError("no fixtures/profiles folder found; pass --fixtures DIR or set UAPI_CONFORM_FIXTURES")
         }
-        let store = try ProfileStore(directory: dir + "/profiles")
-        return (store, try store.resolved(name))
+        return (try ProfileStore(directory: dir + "/profiles"), dir)
     }
 
     /// Every profile, resolved.
@@ -84,12 +89,12 @@ struct FixturesOption: ParsableArguments {
 
 /// `--format`, for commands that report.
 struct FormatOption: ParsableArguments {
-    @Option(name: .long, help: "Output format: text, json, ktap, junit.")
+    @Option(name: .long, help: "Output format: text, json, ktap, junit, kcidb (KernelCI's KCIDB v5 JSON).")
     var format: String = "text"
 
     func outputFormat() throws -> OutputFormat {
         guard let f = OutputFormat(rawValue: format) else {
-            throw InputError("unknown format '\(format)'; use text, json, ktap or junit")
+            throw InputError("unknown format '\(format)'; use text, json, ktap, junit or kcidb")
         }
         return f
     }

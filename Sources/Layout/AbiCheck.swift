@@ -20,7 +20,7 @@ package struct AbiCheck {
         package var headers: String
         package var patchSubjects: [String]
         package var layouts: [ABILayout]
-        package var skipped: [(abi: ABI, reason: String)]
+        package var skipped: [LayoutProbe.Skipped]
         package var scope: UapiScope
         package var profile: String?
         package var profileMatches: [String]
@@ -89,7 +89,7 @@ package struct AbiCheck {
             }
         }
 
-        for s in result.skipped where s.abi.clangTriple != nil {
+        for s in result.skipped where !s.compilerMissing {
             findings.append(Finding(rule: "header-does-not-compile", severity: .error, abi: s.abi.name, message: s.reason))
         }
         findings += DesignRules(scope: scope, layouts: result.layouts, rejected: result.rejected,

@@ -23,6 +23,7 @@ package struct AbiReportRenderer: ReportRendering {
             [
                 "abi": l.abi.name,
                 "clang_target": l.abi.clangTriple ?? "",
+                "compiler": l.abi.compilerName,
                 "structs": l.structs.map { s -> [String: Any] in
                     ["name": s.name, "size": s.size, "align": s.align,
                      "fields": s.fields.map { f -> [String: Any] in
@@ -96,7 +97,7 @@ package struct AbiReportRenderer: ReportRendering {
         var pts: [(String, Bool, String?, [String])] = []
         for l in report.layouts { pts.append(("abi.\(l.abi.name).probe", true, nil, ["\(l.structs.count) structs, \(l.ioctls.count) ioctls"])) }
         for s in report.skipped {
-            let compileFailure = s.abi.clangTriple != nil
+            let compileFailure = !s.compilerMissing
             pts.append(("abi.\(s.abi.name).probe", !compileFailure, compileFailure ? nil : s.reason, compileFailure ? [s.reason] : []))
         }
         for rule in Rule.all where rule.id != "profile-mismatch" {
@@ -123,6 +124,23 @@ package struct AbiReportRenderer: ReportRendering {
         let failed = pts.filter { !$0.ok }.count, skipped = pts.filter { $0.skip != nil }.count
         out.append("# Totals: pass:\(pts.count - failed - skipped) fail:\(failed) xfail:0 xpass:0 skip:\(skipped) error:0")
         return out.joined(separator: "\n")
+    }
+
+    /// The header tree is named by the profiles it matches (the one given
+    /// with --profile first), or "unmatched".
+    package func kcidbObject() -> [String: Any] {
+        let matched = report.profile.map { [$0] } ?? report.profileMatches
+        let name = matched.isEmpty ? "unmatched" : matched.joined(separator: "+")
+        var subject = Kcidb.Subject(name: name, kind: "abi", profile: report.profile ?? matched.first ?? "none",
+                                    comment: "uapi-conform abi on \(report.headers)", architecture: nil)
+        subject.misc = ["headers": report.headers, "profile_matches": report.profileMatches,
+                        "abis": report.layouts.map(\.abi.name), "patch": report.patchSubjects]
+        let tests = points().map { p in
+            Kcidb.Test(path: p.name, status: p.skip != nil ? .SKIP : p.ok ? .PASS : .FAIL,
+                       excerpt: p.skip ?? p.diagnostics.joined(separator: "\n"),
+                       misc: ["findings": p.diagnostics.count])
+        }
+        return Kcidb.document(subject, tests: tests, started: Date())
     }
 
     package func junit() -> String {

@@ -1,8 +1,8 @@
 import Foundation
 
-package enum OutputFormat: String, CaseIterable, Sendable { case text, json, ktap, junit }
+package enum OutputFormat: String, CaseIterable, Sendable { case text, json, ktap, junit, kcidb }
 
-/// Shared pieces of the four output formats.
+/// Shared pieces of the output formats.
 package enum Output {
     /// Colour only on a terminal, and never with NO_COLOR set.
     package static var useColour: Bool {
@@ -28,12 +28,14 @@ package enum Output {
     }
 }
 
-/// A report that can be written in each of the four formats.
+/// A report that can be written in each of the formats.
 package protocol ReportRendering {
     func text(colour: Bool) -> String
     func jsonObject() -> [String: Any]
     func ktap() -> String
     func junit() -> String
+    /// KCIDB v5 (Kcidb.swift).
+    func kcidbObject() -> [String: Any]
 }
 
 extension ReportRendering {
@@ -43,6 +45,7 @@ extension ReportRendering {
         case .json: return Output.json(jsonObject())
         case .ktap: return ktap()
         case .junit: return junit()
+        case .kcidb: return Output.json(kcidbObject())
         }
     }
 }

@@ -11,6 +11,10 @@ package struct RunReportRenderer: ReportRendering {
     package var disagreements: [(id: String, sim: String, live: String)] = []
     /// Lines about the run as a whole (what a result tests), in every format.
     package var notes: [String] = []
+    /// The live kernel's release and machine (`run --backend live`), which
+    /// name the kernel in KCIDB; the simulator is named by its profile.
+    package var kernel: (release: String, machine: String)?
+    package var started = Date()
     /// Bumped when a key changes meaning or goes; fixtures/schemas/run.schema.json.
     package static let schemaVersion = 1
 
@@ -92,6 +96,22 @@ package struct RunReportRenderer: ReportRendering {
             return c
         }
         return JUnit.document(name: "uapi-conform run", suite: "\(backend).\(profile)", cases: cases, seconds: elapsed)
+    }
+
+    package func kcidbObject() -> [String: Any] {
+        let name = kernel?.release ?? profile
+        let what = kernel.map { "Linux \($0.release)" } ?? "the simulated kernel of \(profile)"
+        var subject = Kcidb.Subject(name: name, kind: backend, profile: profile,
+                                    comment: "uapi-conform run --backend \(backend) --profile \(profile) on \(what)",
+                                    architecture: kernel?.machine)
+        subject.misc = ["backend": backend, "notes": notes, "disagreements": disagreements.count]
+        let tests = results.map { r -> Kcidb.Test in
+            let status: Kcidb.Status = r.status == .pass ? .PASS : r.status == .fail ? .FAIL : .SKIP
+            let excerpt = r.status == .fail ? failureMessage(r) : r.reason
+            return Kcidb.Test(path: r.id, status: status, excerpt: excerpt,
+                              misc: ["case_id": r.id, "expected": r.expected, "got": r.got ?? NSNull()])
+        }
+        return Kcidb.document(subject, tests: tests, started: started)
     }
 
     /// "expected X, got Y", then the reason when it says more than that.

@@ -98,3 +98,59 @@ struct PatchLaneInput {
         expectBadInput(try Tool.run(["run", "--backend", "sim", "--profile", "auto"]), "--profile auto needs a live kernel")
     }
 }
+
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct HistoryInput {
+    @Test func historyExitCodes() throws {
+        let ok = try Tool.run(["abi", "--history", "linux-6.12,linux-7.2"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("added ioctl IOMMU_VIOMMU_ALLOC"))
+        #expect(ok.stdout.hasSuffix("0 incompatible change(s) between released kernels\n"))
+        // Posted series break things freely: reported, exit 0.
+        let posted = try Tool.run(["abi", "--history", "linux-7.2,tsm-v2,tsm-v5", "--format", "json"])
+        #expect(posted.status == 0)
+        #expect(posted.stdout.contains("\"ioctl-number-reused\""))
+        expectBadInput(try Tool.run(["abi", "--history", "linux-7.2"]), "at least two profiles")
+        expectBadInput(try Tool.run(["abi", "--history", "linux-7.2,linux-0.1"]), "unknown profile 'linux-0.1'")
+        expectBadInput(try Tool.run(["abi", "--history", "linux-6.12,linux-7.2", "--format", "ktap"]), "text or json")
+    }
+
+    /// Two released kernels with a moved member: exit 1.
+    @Test func anIncompatibleReleaseIsExitOne() throws {
+        let d = try Tool.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try FileManager.default.createDirectory(atPath: d + "/profiles", withIntermediateDirectories: true)
+        let path = Tool.root + "/fixtures/profiles/linux-6.12.json"
+        try FileManager.default.copyItem(atPath: path, toPath: d + "/profiles/a.json")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var p = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        p["name"] = "b"
+        var structs = try #require(p["structs"] as? [[String: Any]])
+        let i = try #require(structs.firstIndex { $0["name"] as? String == "iommu_ioas_alloc" })
+        var lp64 = try #require(structs[i]["lp64"] as? [String: Any])
+        var fields = try #require(lp64["fields"] as? [[String: Any]])
+        fields[2]["offset"] = 4
+        lp64["fields"] = fields; structs[i]["lp64"] = lp64; p["structs"] = structs
+        try JSONSerialization.data(withJSONObject: p).write(to: URL(fileURLWithPath: d + "/profiles/b.json"))
+        let r = try Tool.run(["abi", "--history", "linux-6.12,b", "--fixtures", d])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("changed-incompatibly struct iommu_ioas_alloc.out_ioas_id"))
+    }
+}
+
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct CrossCompilerInput {
+    /// No cross gcc on the search path: alpha, parisc and sh4 are not checked, with why; alone, bad input.
+    @Test func missingCrossCompilers() throws {
+        let header = Tool.root + "/.deps/linux-libc-dev/usr/include/linux/iommufd.h"
+        guard FileManager.default.fileExists(atPath: header) else { return }
+        let env = ["UAPI_CONFORM_CROSS_PATH": ""]
+        let all = try Tool.run(["abi", "--arch", "all"], environment: env)
+        #expect(all.status == 0)
+        #expect(all.stdout.contains("ABIs checked (21)"))
+        let why = "ABI not checked: sh4 (no sh4-linux-gnu-gcc for sh4 (clang has no sh4 target): install gcc-sh4-linux-gnu"
+        #expect(all.stdout.contains(why))
+        expectBadInput(try Tool.run(["abi", "--arch", "alpha"], environment: env),
+                       "no ABI could be checked (alpha: no alpha-linux-gnu-gcc")
+    }
+}

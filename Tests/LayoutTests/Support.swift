@@ -13,6 +13,12 @@ enum Repo {
     static var haveHeaders: Bool { FileManager.default.fileExists(atPath: headers + "/linux/iommufd.h") }
     static let noHeaders = "needs the Linux 7.2 headers: run `make deps`"
 
+    /// The Linux 6.12 headers and kernel source (`make deps-6.12`, `scripts/release.sh source linux-6.12`).
+    static let headers612 = root + "/.deps/linux-libc-dev-6.12/usr/include"
+    static let source612 = root + "/.deps/linux-source-6.12"
+    static var haveHeaders612: Bool { FileManager.default.fileExists(atPath: headers612 + "/linux/iommufd.h") }
+    static let noHeaders612 = "needs the Linux 6.12 headers: run `make deps-6.12`"
+
     static func store() throws -> ProfileStore { try ProfileStore(directory: fixtures + "/profiles") }
 
     /// One probe of the real tree shared by the tests that only read it.

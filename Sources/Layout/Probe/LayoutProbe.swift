@@ -4,7 +4,9 @@ import Foundation
 /// number and constant in scope. The probe is a generated C file whose only
 /// definition is a constant array of 64-bit values; `clang --target=T -S
 /// -emit-llvm` prints that array as text, so no cross toolchain, assembler or
-/// linker is needed and big- and little-endian targets read the same.
+/// linker is needed and big- and little-endian targets read the same. The
+/// ABIs clang lacks (alpha, parisc, sh4) go through Debian's cross gcc `-S`
+/// (GccAssembly.swift).
 package struct LayoutProbe: Sendable {
     package enum Entry: Sendable, Hashable {
         case structSize(String), structAlign(String)
@@ -20,10 +22,17 @@ package struct LayoutProbe: Sendable {
         package let message: String
     }
 
+    /// An ABI that could not be checked, and why: its compiler is missing
+    /// (not checked), or the headers do not compile for it (a finding).
+    package struct Skipped: Sendable {
+        package var abi: ABI
+        package var reason: String
+        package var compilerMissing: Bool
+    }
+
     package struct Result: Sendable {
         package var layouts: [ABILayout]
-        /// ABIs that could not be checked, with the reason.
-        package var skipped: [(abi: ABI, reason: String)]
+        package var skipped: [Skipped]
         package var rejected: [Rejected]
     }
 
@@ -108,9 +117,9 @@ package struct LayoutProbe: Sendable {
         // A compiler stopped by a limit is stopped by the headers: no point in
         // running the other ABIs into it too.
         var all = entries()
-        let compilable = chosen.filter { $0.abi.clangTriple != nil }
         var firstResult: (Int, Compiled)?
-        if let pivot = compilable.first {
+        if let pivot = chosen.first(where: { $0.abi.clangTriple != nil })
+            ?? chosen.first(where: { commandLine($0.abi, asmInclude: $0.asmInclude) != nil }) {
             let c = compile(abi: pivot.abi, asmInclude: pivot.asmInclude, entries: all)
             if c.exhausted, let why = c.fatal { throw InputError("\(tree.root): \(why)") }
             let refused = Set(c.rejected.map(\.entry))
@@ -129,13 +138,16 @@ package struct LayoutProbe: Sendable {
         }
 
         var layouts: [ABILayout] = []
-        var skipped: [(ABI, String)] = []
+        var skipped: [Skipped] = []
         var rejected: [Rejected] = []
         var seenRejected = Set<Entry>()
         for (i, pick) in chosen.enumerated() {
             guard let c = results.get(i) else { continue }
             for r in c.rejected where seenRejected.insert(r.entry).inserted { rejected.append(r) }
-            if let fatal = c.fatal { skipped.append((pick.abi, fatal)); continue }
+            if let fatal = c.fatal {
+                skipped.append(Skipped(abi: pick.abi, reason: fatal, compilerMissing: c.compilerMissing))
+                continue
+            }
             layouts.append(assemble(abi: pick.abi, values: c.values))
         }
         return Result(layouts: layouts, skipped: skipped, rejected: rejected)

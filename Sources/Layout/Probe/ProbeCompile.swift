@@ -1,10 +1,11 @@
 import Foundation
 
-/// Compiling the probe for one ABI. The source reaches clang on its stdin
-/// (an in-memory file) and the IR comes back on its stdout, so nothing is
-/// written to disk; headers a patch replaced are inlined into the source
-/// under their own name (`#line`), so errors in them still name them. Each
-/// clang is bounded in time, address space and output.
+/// Compiling the probe for one ABI. The source reaches the compiler on its
+/// stdin (an in-memory file) and clang's IR or gcc's assembly comes back on
+/// its stdout, so nothing is written to disk; headers a patch replaced are
+/// inlined into the source under their own name (`#line`), so errors in
+/// them still name them. Each compiler run is bounded in time, address
+/// space and output.
 extension LayoutProbe {
     /// What one compiler run may use: the probe takes ~0.3 s and ~150 MB.
     static let compileLimits = ChildProcess.Limits(timeout: 10, addressSpace: 4 << 30, outputBytes: 4 << 20)
@@ -17,6 +18,8 @@ extension LayoutProbe {
         /// The compiler hit a limit: the headers themselves are the problem,
         /// the same on every ABI.
         var exhausted = false
+        /// This ABI's compiler is not installed: not checked, not a failure.
+        var compilerMissing = false
     }
 
     /// The probe source; entry `k` sits on line `firstLine + k` of `probeName`.
@@ -39,24 +42,20 @@ extension LayoutProbe {
     /// Compile for one ABI; entries the compiler refuses are dropped (and
     /// reported) and the rest compiled again.
     func compile(abi: ABI, asmInclude: String?, entries initial: [Entry]) -> Compiled {
-        guard let triple = abi.clangTriple else {
-            return Compiled(values: [:], rejected: [], fatal: "clang has no \(abi.name) target")
+        guard let command = commandLine(abi, asmInclude: asmInclude) else {
+            return Compiled(values: [:], rejected: [], fatal: missingCompilerReason(abi), compilerMissing: true)
         }
         var entries = initial
         var rejected: [Rejected] = []
         for _ in 0..<4 {
             let (src, firstLine) = source(entries)
-            var args = [compiler, "--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-ferror-limit=0",
-                        "-S", "-emit-llvm", "-O0", "-o", "-", "-I", tree.root]
-            if let a = asmInclude { args += ["-I", a] }
-            args += ["-x", "c", "-"]
             let r: ChildProcess.Result
-            do { r = try ChildProcess.run(args, limits: LayoutProbe.compileLimits, stdin: src) } catch {
+            do { r = try ChildProcess.run(command, limits: LayoutProbe.compileLimits, stdin: src) } catch {
                 return Compiled(values: [:], rejected: rejected, fatal: "\(error)", exhausted: true)
             }
             if let limit = LayoutProbe.limitHit(r) { return Compiled(values: [:], rejected: rejected, fatal: limit, exhausted: true) }
             if r.status == 0 {
-                guard let values = LayoutProbe.parseIR(r.stdout), values.count == entries.count + 1 else {
+                guard let values = LayoutProbe.parseOutput(r.stdout, abi: abi), values.count == entries.count + 1 else {
                     return Compiled(values: [:], rejected: rejected, fatal: "cannot read the compiler's output for \(abi.name)")
                 }
                 return Compiled(values: Dictionary(uniqueKeysWithValues: zip(entries, values)), rejected: rejected, fatal: nil)
@@ -74,6 +73,39 @@ extension LayoutProbe {
             }
         }
         return Compiled(values: [:], rejected: rejected, fatal: "too many probe errors")
+    }
+
+    /// The compiler's command line, source on stdin and output on stdout;
+    /// nil when this ABI's compiler is not installed.
+    func commandLine(_ abi: ABI, asmInclude: String?) -> [String]? {
+        var args: [String]
+        switch abi.compiler {
+        case .clang(let triple):
+            args = [compiler, "--target=\(triple)", "-nostdinc", "-std=gnu11", "-w", "-ferror-limit=0",
+                    "-S", "-emit-llvm", "-O0", "-o", "-", "-I", tree.root]
+        case .gcc(let triple, _):
+            guard let gcc = LayoutProbe.findCrossGcc(triple) else { return nil }
+            args = [gcc, "-nostdinc", "-std=gnu11", "-w", "-fdiagnostics-color=never", "-S", "-O0", "-o", "-",
+                    "-I", tree.root]
+        }
+        if let a = asmInclude { args += ["-I", a] }
+        return args + ["-x", "c", "-"]
+    }
+
+    func missingCompilerReason(_ abi: ABI) -> String {
+        switch abi.compiler {
+        case .clang: return "clang has no \(abi.name) target"
+        case .gcc(let triple, _):
+            return "no \(triple)-gcc for \(abi.name) (clang has no \(abi.name) target): "
+                + "install gcc-\(triple) (scripts/install-deps.sh)"
+        }
+    }
+
+    static func parseOutput(_ text: String, abi: ABI) -> [Int64]? {
+        switch abi.compiler {
+        case .clang: return parseIR(text)
+        case .gcc(_, let bigEndian): return parseAssembly(text, bigEndian: bigEndian)
+        }
     }
 
     /// `@uc_probe = ... constant [N x i64] [i64 1, i64 2, ...]`.

@@ -68,6 +68,9 @@ package struct ProfileStruct: Codable, Sendable, Hashable {
     package var fdFields: [String]
     /// Flag fields and the bits this version defines for them.
     package var flags: [String: UInt64]?
+    /// The constants (enum values or macros) whose bits make up each flag
+    /// mask: what a bit means, so a bit that changes meaning is seen.
+    package var flagBits: [String: [String]]?
     /// Enum-typed fields and the enum (constant-name prefix) they take.
     package var enumFields: [String: [String]]?
     /// Fields naming iommufd objects, with the object type they must name.

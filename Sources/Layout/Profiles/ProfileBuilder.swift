@@ -35,7 +35,7 @@ package enum ProfileBuilder {
                 unchecked: nil,
                 pointerFields: members.filter { isPointerField($0, doc: r.doc) }.compactMap(\.name),
                 fdFields: members.filter(isFdField).compactMap(\.name),
-                flags: nil, enumFields: nil, idFields: nil))
+                flags: nil, flagBits: nil, enumFields: nil, idFields: nil))
         }
         let ioctls = lp64.ioctls.map {
             ProfileIoctl(name: $0.name, family: $0.family, type: $0.type, nr: $0.nr, struct: $0.structName ?? "",

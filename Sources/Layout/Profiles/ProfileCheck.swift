@@ -91,5 +91,27 @@ package enum ProfileCheck {
         }
     }
 
+    /// A profile's flag masks against the constants that name their bits:
+    /// every name defined, the mask their OR, no bit named twice.
+    package static func flagBitErrors(_ p: Profile) -> [String] {
+        var out: [String] = []
+        for s in p.structs {
+            for (field, names) in (s.flagBits ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let values = names.map { p.enums[$0] }
+                for (n, v) in zip(names, values) where v == nil {
+                    out.append("\(s.name).\(field): \(n) is not defined")
+                }
+                let bits = values.compactMap { $0 }.map { UInt64(bitPattern: $0) }
+                let mask = bits.reduce(0, |)
+                if mask != s.flags?[field] {
+                    let have = s.flags?[field].map(String.init) ?? "none"
+                    out.append("\(s.name).\(field): mask \(have) but its constants give \(mask)")
+                }
+                if bits.reduce(0, +) != mask { out.append("\(s.name).\(field): two constants share a bit") }
+            }
+        }
+        return out
+    }
+
     package static func hex(_ n: Int) -> String { String(n, radix: 16) }
 }

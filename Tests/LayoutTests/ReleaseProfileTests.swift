@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import Layout
+
+/// Released kernels' profiles: made from headers, the kernel source and an
+/// earlier profile (ProfileCompletion), with flag masks that name their bits.
+struct ReleaseProfileTests {
+    @Test func everyProfilesFlagMasksAreTheirConstants() throws {
+        let store = try Repo.store()
+        for name in store.names {
+            let errors = ProfileCheck.flagBitErrors(try store.resolved(name))
+            #expect(errors.isEmpty, "\(name): \(errors)")
+        }
+    }
+
+    @Test func aMaskThatIsNotItsConstantsIsReported() throws {
+        var p = try Repo.store().resolved("linux-7.2")
+        let i = try #require(p.structs.firstIndex { $0.name == "iommu_hwpt_alloc" })
+        p.structs[i].flags = ["flags": 7]
+        #expect(ProfileCheck.flagBitErrors(p) == ["iommu_hwpt_alloc.flags: mask 7 but its constants give 15"])
+        p.structs[i].flagBits = ["flags": ["IOMMU_HWPT_ALLOC_NEST_PARENT", "IOMMU_HWPT_NOT_THERE"]]
+        #expect(ProfileCheck.flagBitErrors(p).contains("iommu_hwpt_alloc.flags: IOMMU_HWPT_NOT_THERE is not defined"))
+    }
+
+    /// A small kernel tree: a wrapped dispatch entry, a handler that reads one
+    /// reserved field and not the other, vfio handlers in the core and in pci/.
+    static func kernelTree() throws -> String {
+        let d = try Repo.tempDir()
+        let files = [
+            "drivers/iommu/iommufd/main.c": """
+            #define IOCTL_OP(_ioctl, _fn, _struct, _last) \\
+            \t{ .size = sizeof(_struct) }
+            static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+            \tIOCTL_OP(IOMMU_DEMO, iommufd_demo, struct iommu_demo,
+            \t\t __reserved),
+            };
+            """,
+            "drivers/iommu/iommufd/demo.c": """
+            int iommufd_demo(struct iommufd_ucmd *ucmd)
+            {
+            \tstruct iommu_demo *cmd = ucmd->cmd;
+            \tif (cmd->__reserved)
+            \t\treturn -EOPNOTSUPP;
+            \treturn 0;
+            }
+            """,
+            "drivers/vfio/vfio_main.c": "\tminsz = offsetofend(struct vfio_demo, argsz);\n",
+            "drivers/vfio/pci/vfio_pci_core.c": "\t\tminsz = offsetofend(struct vfio_demo, flags);\n",
+        ]
+        for (path, text) in files {
+            let full = d + "/linux-demo/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        return d
+    }
+
+    @Test func kernelSourceGivesMinimaHandlersAndUnreadFields() throws {
+        let d = try Self.kernelTree()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let src = try KernelSource(path: d)
+        #expect(src.root.hasSuffix("/linux-demo"))
+        #expect(try src.ioctlOps() == [IoctlOpEntry(ioctl: "IOMMU_DEMO", handler: "iommufd_demo",
+                                                    structName: "iommu_demo", last: "__reserved")])
+        #expect(src.vfioMinimumMember(of: "vfio_demo") == "flags")   // vfio-pci's handler first
+        #expect(src.unread(["__reserved", "__reserved2"], handler: "iommufd_demo") == ["__reserved2"])
+        #expect(src.unread(["__reserved"], handler: "iommufd_missing") == nil)
+    }
+
+    @Test func aFolderWithoutADispatchTableIsBadInput() throws {
+        let d = try Repo.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        #expect(throws: InputError.self) { try KernelSource(path: d) }
+    }
+
+    /// Constants appended to an enum after the last one used join a field's
+    /// list; sentinels and earlier ones do not.
+    @Test func rolesFollowTheHeadersEnums() throws {
+        let header = """
+        enum demo_type { DEMO_TYPE_DEFAULT = 0, DEMO_TYPE_A = 1, DEMO_TYPE_B = 2, DEMO_TYPE_NEW = 3,
+                         DEMO_TYPE_NUM_TYPES };
+        """
+        let scope = UapiScope(headers: [try HeaderParser.parse(text: header, file: "linux/iommufd.h")])
+        let c = ProfileCompletion(like: nil, source: nil, scope: scope, probed: scope,
+                                  lp64: ABILayout(abi: ABI.named("x86_64")!, structs: [], ioctls: [], constants: [:]))
+        let enums: [String: Int64] = ["DEMO_TYPE_DEFAULT": 0, "DEMO_TYPE_A": 1, "DEMO_TYPE_B": 2, "DEMO_TYPE_NEW": 3,
+                                      "DEMO_TYPE_NUM_TYPES": 4]
+        let grown = ["DEMO_TYPE_A", "DEMO_TYPE_B", "DEMO_TYPE_NEW"]
+        #expect(c.follow(["DEMO_TYPE_A", "DEMO_TYPE_B"], enums: enums) == grown)
+        #expect(c.follow(["DEMO_TYPE_A", "DEMO_GONE"], enums: enums) == grown)
+    }
+}
+
+@Suite("the Linux 6.12 profile", .enabled(if: Repo.haveHeaders612 && Repo.haveHeaders,
+                                        Comment(rawValue: Repo.noHeaders612)))
+struct Linux612Tests {
+    func matches(_ headers: String) throws -> [String] {
+        try AbiCheck.run(.init(headers: headers, abis: ["x86_64", "i386"], fixtures: Repo.fixtures)).profileMatches
+    }
+
+    @Test func eachTreeMatchesOnlyItsOwnProfile() throws {
+        #expect(try matches(Repo.headers612) == ["linux-6.12"])
+        #expect(try matches(Repo.headers) == ["linux-7.2"])
+    }
+
+    @Test func the612TreeAgainstThe72ProfileNamesWhat72Added() throws {
+        let r = try AbiCheck.run(.init(headers: Repo.headers612, abis: ["x86_64"], profile: "linux-7.2",
+                                       fixtures: Repo.fixtures))
+        let missing = r.findings.filter {
+            $0.message.hasPrefix("linux-7.2: ioctl") && $0.message.contains("is missing from the header")
+        }
+        #expect(missing.count == 6, "\(missing.map(\.message))")
+        #expect(r.exitCode == 1)
+    }
+
+    /// The committed profile is what the recipe makes from the pinned packages.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Repo.source612 + "/.version")))
+    func theCommittedProfileIsTheRecipesOutput() throws {
+        let store = try Repo.store()
+        let committed = try store.resolved("linux-6.12")
+        var o = ProfileDump.Options(name: "linux-6.12")
+        o.like = try store.resolved("linux-7.2")
+        o.kernelSource = Repo.source612
+        o.released = true
+        let made = try ProfileDump.make(tree: try HeaderTree(path: Repo.headers612), o)
+        #expect(made.ioctls == committed.ioctls)
+        #expect(made.structs == committed.structs)
+        #expect(made.enums == committed.enums)
+    }
+}
