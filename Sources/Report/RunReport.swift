@@ -116,6 +116,8 @@ package struct RunReportRenderer: ReportRendering {
 
     /// "expected X, got Y", then the reason when it says more than that.
     func failureMessage(_ r: CaseResult) -> String {
+        // The outcome was right, something else failed (a kernel report, the teardown).
+        if r.got == r.expected && !r.reason.isEmpty { return r.reason }
         let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
         let extra = r.reason.replacingOccurrences(of: "; " + mismatch, with: "").replacingOccurrences(of: mismatch, with: "")
             .trimmingCharacters(in: CharacterSet(charactersIn: " ;"))
