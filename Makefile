@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug clean
+.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug kselftest clean
 
 all: main
 
@@ -67,6 +67,11 @@ live-debug: deps build kernel-debug
 live-tsm: deps build
 	@[ -n "$(TSM_SERIES)" ] || { echo "make live-tsm: pass TSM_SERIES=FILE, the posted TSM series (e.g. its v5 5/5 TSM_REQ patch)" >&2; exit 2; }
 	TSM_SERIES="$(TSM_SERIES)" BIN=$(BIN) LIVE_TIMEOUT=$(LIVE_TIMEOUT) scripts/live-tsm.sh
+
+# The kernel's own iommufd selftests, built from the lane's tree (cached
+# outside the repo); prints their folder.
+kselftest:
+	scripts/build-kselftest.sh
 
 clean:
 	rm -rf .build CShims/tests/build

@@ -17,9 +17,10 @@ esac
 # xmllint and python3-jsonschema validate every report format in the tests.
 needed=(libcmocka-dev make gcc libc6-dev ca-certificates debian-archive-keyring libxml2-utils python3 python3-jsonschema)
 # The live lane builds a 7.2 kernel (bookworm's gcc 12 / binutils 2.40 do
-# fine) and boots it under QEMU with a busybox initramfs.
+# fine) and boots it under QEMU with a busybox initramfs; the kernel's iommufd
+# selftests (make coverage) link libcap and their headers_install needs rsync.
 [ "$live" -eq 0 ] || needed+=(build-essential bc bison flex libelf-dev libssl-dev
-	cpio kmod busybox-static qemu-system-x86 xz-utils)
+	cpio kmod busybox-static qemu-system-x86 xz-utils libcap-dev rsync)
 missing=()
 for p in "${needed[@]}"; do
 	dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
