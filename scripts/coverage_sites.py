@@ -5,7 +5,8 @@ A site is `return -E...;`, `return ERR_PTR(-E...);`, or `rc = -E...;` /
 it reaches goto, break, a return of the variable or an `if (rc) goto ...;`
 that tests it, before anything assigns the variable again. Flow is followed over whole statements: an if/loop/switch
 on the way is stepped over unless it assigns the variable (then the value may
-not leave: not a site), the else branches beside the assignment are skipped,
+not leave: not a site; `if (!rc) rc = ...;` does not count, an error value
+skips it), the else branches beside the assignment are skipped,
 labels are fallen through. A preset (`rc = -ENOMEM;` or `int rc = -EINVAL;`
 ahead of the checks it serves) is not itself a site, since it runs on the good
 path too; each `if (...) goto/break/return rc;` it reaches before rc is
@@ -87,6 +88,14 @@ class Tokens:
             last, j = j, self.statement(j)
         return last
 
+    def skipped_on_error(self, var, i, j):
+        """`if (!rc) rc = ...;` (no else): an error value never runs it."""
+        if self.at(i) != "if":
+            return False
+        close = self.match(i + 1, "(", ")")
+        return self.tok[i + 1:close] in (["(", "!", var, ")"], ["(", var, "==", "0", ")"]) \
+            and self.statement(close) == j
+
     def assigns(self, var, a, b):
         return any(self.tok[k] == var and self.at(k + 1) == "=" for k in range(a, b))
 
@@ -127,7 +136,7 @@ class Tokens:
                 i += 2  # a label (or default:): fall through
             else:
                 j = self.statement(i)
-                if self.assigns(var, i, j):
+                if self.assigns(var, i, j) and not self.skipped_on_error(var, i, j):
                     return False, exits
                 if t == "if":
                     body = self.match(i + 1, "(", ")")
