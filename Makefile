@@ -5,7 +5,7 @@ BUILD_FLAGS  ?=
 HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
-.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug kselftest clean
+.PHONY: all deps build main check test-swift test-cshims bench live live-tsm live-debug kernel kernel-debug kselftest coverage clean
 
 all: main
 
@@ -72,6 +72,13 @@ live-tsm: deps build
 # outside the repo); prints their folder.
 kselftest:
 	scripts/build-kselftest.sh
+
+# The coverage lane: 7.2 with gcov on iommufd/vfio, one boot running the
+# catalogue live and then the selftests, a report of lines, branches and
+# error-exit sites reached by each (out/coverage/index.html). TSM_SERIES=FILE
+# adds the same on the TSM kernel (out/coverage/tsm/).
+coverage: deps build
+	TSM_SERIES="$(TSM_SERIES)" BIN=$(BIN) scripts/coverage.sh
 
 clean:
 	rm -rf .build CShims/tests/build
