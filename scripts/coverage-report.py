@@ -3,7 +3,7 @@
   coverage-report.py --src DIR --out DIR [--gcno TAR] [--kernel LABEL] --run NAME=PATH ...
 PATH is a folder of .gcda files (paths relative to the kernel's build dir,
 as copied out of debugfs; needs --gcno, the build's gcno.tar) or a gcov JSON
-file (`gcov -j -t` output: one document or a list). --src holds the sources
+file (`gcov -j -t -b` output: one document or a list; -b adds the branches). --src holds the sources
 as built (drivers/iommu/iommufd/*.c, ...). Writes DIR/coverage.json,
 DIR/index.html and DIR/files/*.html; prints a table of the ioctl handler
 files: error-exit sites (scripts/coverage_sites.py) reached per run, line
@@ -62,7 +62,7 @@ def gcov_documents(gcda_dir, gcno_tar, gcov):
         for rel in sorted(gcdas):
             if not os.path.exists(os.path.join(work, rel[:-5] + ".gcno")):
                 raise BadInput(f"{rel} has no .gcno in {gcno_tar}: data from another build?")
-            r = subprocess.run([gcov, "-j", "-t", "-o", os.path.dirname(rel) or ".", rel], cwd=work,
+            r = subprocess.run([gcov, "-j", "-t", "-b", "-o", os.path.dirname(rel) or ".", rel], cwd=work,
                                capture_output=True, text=True, timeout=120)
             if r.returncode != 0 or not r.stdout.strip():
                 raise BadInput(f"gcov failed on {rel}: {(r.stderr.strip().splitlines() or ['no output'])[-1]}")
@@ -122,12 +122,22 @@ def summary(lines):
     return s
 
 
-def site_count(lines, text, line):
-    """The site's count: its own line's, else the next lines' up to the exit."""
-    for n in coverage_sites.statement_lines(text, line):
+def site_count(lines, text, site):
+    """(count, "line" or "branch") of a site, or (None, None). -O2 often leaves
+    `return -E...;` without a line of its own; then the guarding if tells: its
+    first condition's two branches ran c times in all (the line count can be
+    twice that), the statement after it a times, so the site c - a times, when
+    a is one of the if's branch counts (no other way in)."""
+    line, _, kind, guard = site
+    for n in coverage_sites.count_lines(text, line, kind):
         if n in lines:
-            return lines[n][0]
-    return None
+            return lines[n][0], "line"
+    if guard and guard[2] in lines:
+        branches = [b for n in range(guard[0], guard[1] + 1) for b in lines.get(n, (0, []))[1]]
+        after = lines[guard[2]][0]
+        if len(branches) >= 2 and after in branches and after <= branches[0] + branches[1]:
+            return branches[0] + branches[1] - after, "branch"
+    return None, None
 
 
 def no_data(site):
@@ -251,9 +261,11 @@ def main():
                  "runs": {r: summary(runs[r].get(k, {})) for r in names}}
         if os.path.dirname(k) == HANDLER_DIR and os.path.basename(k) in HANDLERS:
             sites = []
-            for line, errno, kind in coverage_sites.find_sites(texts[k]):
-                counts = {r: site_count(runs[r].get(k, {}), texts[k], line) for r in names}
-                sites.append({"file": k, "line": line, "errno": errno, "kind": kind, "counts": counts,
+            for site in coverage_sites.find_sites(texts[k]):
+                got = {r: site_count(runs[r].get(k, {}), texts[k], site) for r in names}
+                counts = {r: c for r, (c, _) in got.items()}
+                sites.append({"file": k, "line": site[0], "errno": site[1], "kind": site[2], "counts": counts,
+                              "count_from": {r: how for r, (_, how) in got.items()},
                               "reached_by": [r for r in names if counts[r]]})
             entry["sites"] = {"sites": len(sites), **{r: sum(1 for s in sites if s["counts"][r]) for r in names},
                               "neither": sum(1 for s in sites if not s["reached_by"] and not no_data(s)),

@@ -147,37 +147,61 @@ class Tokens:
                 i = j
         return False, exits
 
+def guards(toks, line):
+    """{token index: (first, last condition line, line of the statement after
+    the if)} for the first and last statement of every else-less if's then
+    branch: where gcov has no count of a site's own, the if's branches do."""
+    out = {}
+    for i, t in enumerate(toks.tok):
+        if t != "if":
+            continue
+        close = toks.match(i + 1, "(", ")")
+        after = toks.statement(close)
+        if toks.at(after) == "else":
+            continue
+        nxt = toks.at(after)
+        plain = nxt and nxt not in ("}", "case", "default") and toks.at(after + 1) != ":"
+        guard = (line(toks.pos[i]), line(toks.pos[close - 1]), line(toks.pos[after]) if plain else None)
+        body = [close]
+        if toks.at(close) == "{":
+            first, last = close + 1, toks.last_statement(close)
+            body = [first, last] if last is not None else []
+        for b in body:
+            out[b] = guard
+    return out
+
+
 def find_sites(text):
-    """[(line, errno, kind)] of every error-exit site, in line order."""
+    """[(line, errno, kind, guard)] of every error-exit site, in line order;
+    guard as in guards(), or None."""
     clean = strip(text)
     toks = Tokens(clean)
     index = {p: k for k, p in enumerate(toks.pos)}
     line = lambda offset: clean.count("\n", 0, offset) + 1
-    sites = set()
+    guard = guards(toks, line)
+    sites = {}
+    add = lambda k, errno, kind: sites.setdefault((line(toks.pos[k]), errno, kind), guard.get(k))
     for kind, rx, var_group in PATTERNS:
         for m in rx.finditer(clean):
             errno = m.group(m.lastindex)
-            if var_group is None:
-                sites.add((line(m.start()), errno, kind))
-                continue
-            k = index.get(m.start(var_group))
+            k = index.get(m.start(var_group or 0))
             if k is None:
+                continue
+            if var_group is None:
+                add(k, errno, kind)
                 continue
             leaves, exits = toks.flow(m.group(var_group), toks.statement(k))
             if leaves:
-                sites.add((line(m.start()), errno, kind))
-            else:
-                sites.update((line(toks.pos[e]), errno, "preset") for e in exits)
-    return sorted(sites)
+                add(k, errno, kind)
+            for e in exits if not leaves else []:
+                add(e, errno, "preset")
+    return sorted(key + (g,) for key, g in sites.items())
 
 
-def statement_lines(text, line):
-    """Lines from `line` to the end of the next statement that leaves: where
-    gcov may have put the site's count when the site's own line has none."""
+def count_lines(text, line, kind):
+    """Where gcov may have put a site's count: its own line; for `rc = -E...;`
+    also the goto/break/return right below it (the same block)."""
     lines = text.split("\n")
-    out = [line]
-    for n in range(line + 1, min(line + 4, len(lines) + 1)):
-        out.append(n)
-        if re.search(r"\b(goto|return|break)\b", lines[n - 1]):
-            break
-    return out
+    if kind == "assign" and line < len(lines) and re.match(r"\s*(goto|break|return)\b", lines[line]):
+        return [line, line + 1]
+    return [line]
