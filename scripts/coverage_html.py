@@ -53,6 +53,13 @@ def write_file_page(path, key, text, names, runs, sites):
                 f"<th>site</th><th class=l>source</th></tr>{''.join(rows)}</table>\n")
 
 
+def site_cell(site, run):
+    count = site["counts"][run]
+    if count is None:
+        return "n/d"
+    return f"<i>{count}</i>" if site["count_from"][run] == "branch" else str(count)
+
+
 def write_index(path, report, names):
     head = "".join(f"<th>{html.escape(r)} lines</th><th>{html.escape(r)} branches</th>" for r in names)
     rows = []
@@ -60,22 +67,24 @@ def write_index(path, report, names):
         cells = "".join(f"<td>{pct(f['runs'][r]['line_pct'])}</td><td>{pct(f['runs'][r]['branch_pct'])}</td>"
                         for r in names)
         sites = f.get("sites")
-        site_cells = "<td></td>" * (len(names) + 2) if sites is None else \
-            f"<td>{sites['sites']}</td>" + "".join(f"<td>{sites[r]}</td>" for r in names) + f"<td>{sites['neither']}</td>"
+        site_cells = "<td></td>" * (len(names) + 3) if sites is None else \
+            f"<td>{sites['sites']}</td>" + "".join(f"<td>{sites[r]}</td>" for r in names) \
+            + f"<td>{sites['neither']}</td><td>{sites['no_data']}</td>"
         rows.append(f'<tr><td class=l><a href="files/{page_name(f["file"])}">{html.escape(f["file"])}</a></td>'
                     f"<td>{f['lines']}</td>{cells}{site_cells}</tr>")
     site_rows = "".join(
         f'<tr style="background:{colour({r: s["counts"][r] for r in names}, names)}"><td class=l>'
         f'<a href="files/{page_name(s["file"])}">{html.escape(s["file"])}:{s["line"]}</a></td>'
         f'<td class=l>{s["errno"]}</td><td class=l>{s["kind"]}</td>'
-        + "".join(f"<td>{'n/d' if s['counts'][r] is None else s['counts'][r]}</td>" for r in names)
+        + "".join(f"<td>{site_cell(s, r)}</td>" for r in names)
         + "</tr>" for s in report["sites"])
     site_head = "".join(f"<th>reached by {html.escape(r)}</th>" for r in names)
     with open(path, "w") as f:
         f.write(f"<!doctype html><meta charset=utf-8><title>coverage: {html.escape(report['kernel'])}</title>{STYLE}"
                 f"<h1>Coverage of {html.escape(report['kernel'])}</h1><p>{legend(names)}</p>"
                 f"<h2>Files</h2><table><tr><th class=l>file</th><th>lines</th>{head}<th>sites</th>{site_head}"
-                f"<th>neither</th></tr>{''.join(rows)}</table><h2>Error-exit sites of the ioctl handler files</h2>"
-                f"<p>count of the site's line (n/d: gcov has no count for it)</p><table><tr><th class=l>site</th>"
+                f"<th>neither</th><th>n/d</th></tr>{''.join(rows)}</table><h2>Error-exit sites of the ioctl handler files</h2>"
+                f"<p>times each run reached the site: its line's count, or <i>from its if's branches</i> where -O2 "
+                f"left it no line; n/d: gcov has neither</p><table><tr><th class=l>site</th>"
                 f"<th class=l>errno</th><th class=l>kind</th>{''.join(f'<th>{html.escape(r)}</th>' for r in names)}"
                 f"</tr>{site_rows}</table>\n")
