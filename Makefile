@@ -6,7 +6,7 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live live-tsm live-debug kernel kernel-debug clean
+	live live-tsm live-debug kernel kernel-debug kselftest coverage clean
 
 all: main
 
@@ -84,6 +84,18 @@ live-debug: deps build kernel-debug
 live-tsm: deps build
 	@[ -n "$(TSM_SERIES)" ] || { echo "make live-tsm: pass TSM_SERIES=FILE, the posted TSM series (e.g. its v5 5/5 TSM_REQ patch)" >&2; exit 2; }
 	TSM_SERIES="$(TSM_SERIES)" BIN=$(BIN) LIVE_TIMEOUT=$(LIVE_TIMEOUT) scripts/live-tsm.sh
+
+# The kernel's own iommufd selftests, built from the lane's tree (cached
+# outside the repo); prints their folder.
+kselftest:
+	scripts/build-kselftest.sh
+
+# The coverage lane: 7.2 with gcov on iommufd/vfio, one boot running the
+# catalogue live and then the selftests, a report of lines, branches and
+# error-exit sites reached by each (out/coverage/index.html). TSM_SERIES=FILE
+# adds the same on the TSM kernel (out/coverage/tsm/).
+coverage: deps build
+	TSM_SERIES="$(TSM_SERIES)" BIN=$(BIN) scripts/coverage.sh
 
 clean:
 	rm -rf .build CShims/tests/build

@@ -68,7 +68,10 @@ if [ "$mode" = print ]; then
 	exit 1
 fi
 patched_key() { { echo "$key"; cat "$1"; } | sha256sum | cut -c1-64; }
-if [ "$mode" = diff ] && [ -f "$cache/kernel/patched/$(patched_key "$diff")/bzImage" ]; then
+# A kernel built from a diff that turns gcov on is usable once its notes are
+# kept too (the `gcov:` line of info is written last).
+usable() { [ -f "$1/bzImage" ] && { ! grep -q '^+GCOV_PROFILE' "$diff" || grep -q '^gcov: ' "$1/info"; }; }
+if [ "$mode" = diff ] && usable "$cache/kernel/patched/$(patched_key "$diff")"; then
 	deliver "$cache/kernel/patched/$(patched_key "$diff")"; exit 0
 fi
 
@@ -193,7 +196,7 @@ fi
 if [ "$mode" != base ]; then
 	pkey=$(patched_key "$diff")
 	pfinal="$cache/kernel/patched/$pkey"
-	if [ -f "$pfinal/bzImage" ]; then say "cached: $pfinal"; deliver "$pfinal"; exit 0; fi
+	if usable "$pfinal"; then say "cached: $pfinal"; deliver "$pfinal"; exit 0; fi
 fi
 
 # 3. The pristine kernel, built once: its objects are what patched builds reuse.
@@ -223,19 +226,23 @@ while IFS= read -r f; do
 done < <(sed -n -e 's|^+++ b/||p' -e 's|^--- a/||p' "$diff" | sort -u)
 patch -d "$src" -p1 -s -F0 --no-backup-if-mismatch -r - <"$diff" >&2 \
 	|| die "the diff does not apply to pristine $SRC_PKG $SRC_VER: $diff"
-touch "$tree/build-start"
 build_bzimage patched || die "the patched kernel does not build; log in $tree/build-patched.log"
 mkdir -p "$cache/kernel/patched"
 publish "$pfinal" "diff: sha256 ${pkey}"
 cp "$diff" "$pfinal/applied.diff"
 # A diff that turns gcov on (fixtures/kernel/coverage.diff): keep its notes
 # files and the sources they describe with the kernel, for make coverage.
-gcno=$(cd "$tree/build" && find . -name '*.gcno' -newer "$tree/build-start" | sed 's|^\./||')
+# A note belongs to the image when its object was last compiled with gcov
+# (its .cmd says so), whether or not this build recompiled it.
+gcno=$(cd "$tree/build" && find . -name '*.gcno' | sed 's|^\./||' | while read -r f; do
+	if grep -qs -- -fprofile-arcs "$(dirname "$f")/.$(basename "$f" .gcno).o.cmd"; then echo "$f"; fi
+done)
 if [ -n "$gcno" ]; then
 	(cd "$tree/build" && printf '%s\n' $gcno | tar -cf "$pfinal/gcno.tar" -T -)
 	for d in $(printf '%s\n' $gcno | xargs -n1 dirname | sort -u); do
 		mkdir -p "$pfinal/src/$d" && cp "$src/$d"/*.[ch] "$pfinal/src/$d/"
 	done
+	echo "gcov: $(printf '%s\n' $gcno | wc -l) notes files" >>"$pfinal/info"
 fi
 say "done in $(secs "$t0"): $pfinal/bzImage"
 deliver "$pfinal"

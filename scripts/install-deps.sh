@@ -21,9 +21,10 @@ needed=(libcmocka-dev make gcc libc6-dev ca-certificates debian-archive-keyring 
 # The ABIs clang has no target for (alpha, parisc, sh4) are probed with Debian's cross gcc.
 needed+=(gcc-alpha-linux-gnu gcc-hppa-linux-gnu gcc-sh4-linux-gnu)
 # The live lane builds a 7.2 kernel (bookworm's gcc 12 / binutils 2.40 do
-# fine) and boots it under QEMU with a busybox initramfs.
+# fine) and boots it under QEMU with a busybox initramfs; the kernel's iommufd
+# selftests (make coverage) link libcap and their headers_install needs rsync.
 [ "$live" -eq 0 ] || needed+=(build-essential bc bison flex libelf-dev libssl-dev
-	cpio kmod busybox-static qemu-system-x86 xz-utils)
+	cpio kmod busybox-static qemu-system-x86 xz-utils libcap-dev rsync)
 missing=()
 for p in "${needed[@]}"; do
 	dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
