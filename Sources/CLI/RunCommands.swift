@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand {
         var noKernel: String?
         if let probe = livePrb {
             if !probe.iommuNode || probe.openError != nil {
-                noKernel = probe.iommuNode ? "cannot open /dev/iommu: \(Errno.name(probe.openError!))" : "no /dev/iommu"
+                noKernel = probe.openError.map { "cannot open /dev/iommu: \($0.name)" } ?? "no /dev/iommu"
                 FileHandle.standardError.write(Data("uapi-conform: \(probe.summaryLine)\n".utf8))
             } else {
                 let lb = LiveBackend(probe: probe, allowDevices: allowDestructive)

@@ -7,14 +7,14 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
     case ok
     case okValue(Int)
     case okAny
-    case errno(Int32)
+    case errno(Errno)
 
     package var description: String {
         switch self {
         case .ok: return "OK"
         case .okValue(let n): return "OK(\(n))"
         case .okAny: return "OK(*)"
-        case .errno(let e): return Errno.name(e)
+        case .errno(let e): return e.name
         }
     }
 
@@ -34,16 +34,16 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
         if text == "OK" { self = .ok; return }
         if text == "OK(*)" { self = .okAny; return }
         if text.hasPrefix("OK("), text.hasSuffix(")"), let n = Int(text.dropFirst(3).dropLast()) { self = .okValue(n); return }
-        guard let e = Errno.number(text) else { return nil }
+        guard let e = Errno(name: text) else { return nil }
         self = .errno(e)
     }
 
-    package static let EINVAL = Outcome.errno(Errno.EINVAL), ENOENT = Outcome.errno(Errno.ENOENT)
-    package static let EOPNOTSUPP = Outcome.errno(Errno.EOPNOTSUPP), E2BIG = Outcome.errno(Errno.E2BIG)
-    package static let EFAULT = Outcome.errno(Errno.EFAULT), ENOTTY = Outcome.errno(Errno.ENOTTY)
-    package static let ENODEV = Outcome.errno(Errno.ENODEV), ENXIO = Outcome.errno(Errno.ENXIO)
-    package static let EOVERFLOW = Outcome.errno(Errno.EOVERFLOW), EBUSY = Outcome.errno(Errno.EBUSY)
-    package static let EEXIST = Outcome.errno(Errno.EEXIST), EBADF = Outcome.errno(Errno.EBADF)
+    package static let EINVAL = Outcome.errno(.EINVAL), ENOENT = Outcome.errno(.ENOENT)
+    package static let EOPNOTSUPP = Outcome.errno(.EOPNOTSUPP), E2BIG = Outcome.errno(.E2BIG)
+    package static let EFAULT = Outcome.errno(.EFAULT), ENOTTY = Outcome.errno(.ENOTTY)
+    package static let ENODEV = Outcome.errno(.ENODEV), ENXIO = Outcome.errno(.ENXIO)
+    package static let EOVERFLOW = Outcome.errno(.EOVERFLOW), EBUSY = Outcome.errno(.EBUSY)
+    package static let EEXIST = Outcome.errno(.EEXIST), EBADF = Outcome.errno(.EBADF)
 }
 
 /// A field's value in a case: a number (stored as the field's bit pattern),

@@ -180,7 +180,7 @@ package final class CaseRunner {
     private struct StepError: Error { var message: String }
 
     private static func gotText(_ r: SyscallResult) -> String {
-        r.failed ? Errno.name(r.errno) : (r.value == 0 ? "OK" : "OK(\(r.value))")
+        r.failed ? r.errno.name : (r.value == 0 ? "OK" : "OK(\(r.value))")
     }
 
     /// One call with its patches applied; records outputs on success.
@@ -221,12 +221,12 @@ package final class CaseRunner {
             switch a {
             case .open(let path, let target):
                 let r = backend.open(path)
-                if r.failed { throw StepError(message: "\(step.rawValue): open \(path) → \(Errno.name(r.errno))") }
+                if r.failed { throw StepError(message: "\(step.rawValue): open \(path) → \(r.errno.name)") }
                 ctx.fds[target] = Int32(r.value)
                 ctx.cleanup.append((.fd, UInt64(r.value), target.rawValue))
             case .call(let c):
                 let r = try exec(c, &ctx)
-                if r.failed { throw StepError(message: "\(step.rawValue): \(c.ioctl) → \(Errno.name(r.errno))") }
+                if r.failed { throw StepError(message: "\(step.rawValue): \(c.ioctl) → \(r.errno.name)") }
             }
         }
     }
@@ -242,10 +242,10 @@ package final class CaseRunner {
                 var arg: [UInt8]? = [8, 0, 0, 0, 0, 0, 0, 0]
                 CompiledCall.store(e.value, into: &arg!, at: 4, width: 4)
                 let r = backend.ioctl(fd, req, &arg, memory: ctx.memory)
-                if r.failed { leftovers.append("destroy $\(e.name) → \(Errno.name(r.errno))") }
+                if r.failed { leftovers.append("destroy $\(e.name) → \(r.errno.name)") }
             case .fd, .returnedFd:
                 let r = backend.close(Int32(truncatingIfNeeded: e.value))
-                if r.failed { leftovers.append("close \(e.name) → \(Errno.name(r.errno))") }
+                if r.failed { leftovers.append("close \(e.name) → \(r.errno.name)") }
             case .implicit: break
             }
         }
@@ -259,7 +259,7 @@ package final class CaseRunner {
         guard let call = p.call else { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: "not compiled") }
         var ctx = Ctx(memory: realMemory ? UserMemory(real: true) : UserMemory())
         let o = backend.open(DeviceNodes.iommu)
-        if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(Errno.name(o.errno))") }
+        if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(o.errno.name)") }
         let iommufd = Int32(o.value)
         ctx.fds[.iommufd] = iommufd
         ctx.names[CaseRunner.iommufdSlot] = UInt64(UInt32(bitPattern: iommufd))

@@ -28,7 +28,7 @@ package final class LiveBackend: Backend, CapabilityProviding {
     package func open(_ path: String) -> SyscallResult {
         if path.hasPrefix("/dev/vfio/") && !allowDevices { return .fail(Errno.EACCES) }
         let r = uc_open(path, O_RDWR)
-        if r.ret < 0 { return .fail(r.err) }
+        if r.ret < 0 { return .fail(Errno(rawValue: r.err)) }
         openDescriptors.insert(Int32(r.ret))
         return .ok(Int(r.ret))
     }
@@ -40,7 +40,7 @@ package final class LiveBackend: Backend, CapabilityProviding {
         } else {
             r = arg!.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
         }
-        if r.ret < 0 { return .fail(r.err) }
+        if r.ret < 0 { return .fail(Errno(rawValue: r.err)) }
         // Some ioctls return a new fd (dma-buf export, fault queue via the
         // struct); a positive value that is a descriptor is tracked by the
         // runner's cleanup, not here.
@@ -50,6 +50,6 @@ package final class LiveBackend: Backend, CapabilityProviding {
     package func close(_ fd: Int32) -> SyscallResult {
         let r = uc_close(fd)
         openDescriptors.remove(fd)
-        return r.ret < 0 ? .fail(r.err) : .ok()
+        return r.ret < 0 ? .fail(Errno(rawValue: r.err)) : .ok()
     }
 }

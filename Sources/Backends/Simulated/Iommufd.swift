@@ -55,7 +55,7 @@ extension SimulatedKernel {
             }
         }
         scratch = cmd.k
-        return r.errno == 0 ? .ok(r.value) : .fail(r.errno)
+        return r.errno.map { .fail($0) } ?? .ok(r.value)
     }
 
     /// arg[from..<to] = k[from..<to], element-wise (no slice temporaries).
@@ -431,11 +431,11 @@ extension SimulatedKernel {
 
     /// Driver payload copy (`iommu_copy_struct_from_user`): type mismatch or a
     /// length outside [minLen, maxLen] → EINVAL; unreadable → EFAULT.
-    func driverPayload(_ mem: UserMemory, type: UInt64, want: UInt64, len: UInt64, uptr: UInt64, minLen: UInt64, maxLen: UInt64) -> Int32 {
+    func driverPayload(_ mem: UserMemory, type: UInt64, want: UInt64, len: UInt64, uptr: UInt64, minLen: UInt64, maxLen: UInt64) -> Errno? {
         if type != want { return Errno.EINVAL }
         if len < minLen || len > maxLen { return Errno.EINVAL }
         if uptr == 0 || mem.read(uptr, Int(len)) == nil { return Errno.EFAULT }
-        return 0
+        return nil
     }
 
     func hwptAlloc(_ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -466,7 +466,7 @@ extension SimulatedKernel {
             if flags & ~0xC != 0 && !skipFlags { return .fail(Errno.EOPNOTSUPP) }
             if dt == 0 { return .fail(Errno.EOPNOTSUPP) }
             let e = driverPayload(mem, type: dt, want: 0xdead, len: dl, uptr: c["data_uptr"], minLen: 4, maxLen: 8)
-            if e != 0 { return .fail(e) }
+            if let e { return .fail(e) }
             o = newObject(ctx, .hwptNested)
             o.ioasId = pt.kind == .hwptPaging ? pt.ioasId : (ctx.objects[pt.holds.first ?? 0]?.ioasId ?? 0)
             hold(ctx, o, pt)
@@ -528,23 +528,23 @@ extension SimulatedKernel {
         // 7.2 also bounds the array so one call cannot pin the CPU (hw_pagetable.c).
         if num != 0 && (uptr == 0 || elen == 0 || elen > 4096 || num > 1 << 19) { return .fail(Errno.EINVAL) }
         // From here on entry_num (entries handled) is written back even on error.
-        func out(_ done: UInt32, _ e: Int32) -> HandlerResult {
+        func out(_ done: UInt32, _ e: Errno?) -> HandlerResult {
             c["entry_num"] = UInt64(done)
-            return .init(value: e == 0 ? 0 : -1, errno: e, respond: .fields(["entry_num"]))
+            return .init(value: e == nil ? 0 : -1, errno: e, respond: .fields(["entry_num"]))
         }
         // The id is looked up even for an empty array (seen on a 7.2 kernel).
         guard let o = ctx.objects[c.u32("hwpt_id")] else { return out(0, Errno.ENOENT) }
         guard o.kind == .hwptNested || o.kind == .viommu else { return out(0, Errno.EINVAL) }
         if c["data_type"] != 0xdeadbeef { return out(0, Errno.EINVAL) }
         // An empty array of the right type only validates the type.
-        if num == 0 { return out(0, 0) }
+        if num == 0 { return out(0, nil) }
         if o.kind == .hwptNested {
             // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }.
             if elen < 8 { return out(0, Errno.EINVAL) }
             for i in 0..<num {
                 guard mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, 8))) != nil else { return out(i, Errno.EFAULT) }
             }
-            return out(num, 0)
+            return out(num, nil)
         }
         // vIOMMU: struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id;
         // u32 cache_id; }, shorter entries zero-extended; each entry names a
@@ -557,7 +557,7 @@ extension SimulatedKernel {
             if cache > 3 { return out(i, Errno.EINVAL) }
             if o.virtIds[vdev] == nil { return out(i, Errno.EINVAL) }
         }
-        return out(num, 0)
+        return out(num, nil)
     }
 
     func faultAlloc(_ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
@@ -700,6 +700,6 @@ extension SimulatedKernel {
     }
 }
 
-struct SimErr: Error { let errno: Int32; init(_ e: Int32) { errno = e } }
+struct SimErr: Error { let errno: Errno; init(_ e: Errno) { errno = e } }
 
 enum Respond { case none, full, fields([String]) }

@@ -190,10 +190,10 @@ struct IoctlSpec {
 /// written back (generic respond, nothing, or named fields for the quirks).
 struct HandlerResult {
     var value: Int
-    var errno: Int32
+    var errno: Errno?
     var respond: Respond
-    static func ok(_ v: Int = 0, respond: Respond = .full) -> HandlerResult { .init(value: v, errno: 0, respond: respond) }
-    static func fail(_ e: Int32) -> HandlerResult { .init(value: -1, errno: e, respond: .none) }
+    static func ok(_ v: Int = 0, respond: Respond = .full) -> HandlerResult { .init(value: v, errno: nil, respond: respond) }
+    static func fail(_ e: Errno) -> HandlerResult { .init(value: -1, errno: e, respond: .none) }
 }
 
 /// The kernel's copy of the struct plus the caller's size, passed to handlers.
@@ -451,7 +451,7 @@ package final class SimulatedKernel: Backend {
     /// VFIO_DEVICE_TSM_BIND): CONFIG_LOCKED, BARs claimed exclusively. Already
     /// bound through `v` → nil (no change, documentedChoices["tsm_op.second_bind"]);
     /// bound through another vdevice → EBUSY. Returns nil on success, else the errno.
-    func tsmBind(_ p: SimPciDevice, through v: SimObject) -> Int32? {
+    func tsmBind(_ p: SimPciDevice, through v: SimObject) -> Errno? {
         if let b = p.boundVdevice { return b === v ? nil : Errno.EBUSY }
         p.boundVdevice = v
         p.tdi = .configLocked

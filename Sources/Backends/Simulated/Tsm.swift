@@ -79,7 +79,7 @@ extension SimulatedKernel {
     /// struct is written back on every handler outcome.
     func tsmReqPostV5(_ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         c["tsm_code"] = 0
-        func fail(_ e: Int32) -> HandlerResult { .init(value: -1, errno: e, respond: .full) }
+        func fail(_ e: Errno) -> HandlerResult { .init(value: -1, errno: e, respond: .full) }
         let arch = c.u32("tvm_arch"), op = c.u32("op")
         let skipRange = mutations.contains(.tsmReqSkipScopeRange)
         if !(1...3).contains(arch) && !skipRange { return fail(Errno.EINVAL) }
@@ -102,7 +102,7 @@ extension SimulatedKernel {
     /// The simulated TSM: consumes up to 256 request bytes, answers 32
     /// deterministic bytes, returns the residue (see documentedChoices["tsm.response"]).
     func tsmForward(_ p: SimPciDevice, code: UInt32, stateChange: Bool, c: Cmd, _ mem: UserMemory, respond: Respond) -> HandlerResult {
-        func fail(_ e: Int32) -> HandlerResult { .init(value: -1, errno: e, respond: respond) }
+        func fail(_ e: Errno) -> HandlerResult { .init(value: -1, errno: e, respond: respond) }
         let reqLen = Int(c.u32("req_len")), respLen = Int(c.u32("resp_len"))
         let consumed = min(reqLen, SimulatedKernel.tsmMaxRequest)
         var sum = 0
@@ -121,7 +121,7 @@ extension SimulatedKernel {
             residue = reqLen - consumed
         }
         if stateChange && p.tdi == .configLocked { p.tdi = .run }
-        return .init(value: residue, errno: 0, respond: respond)
+        return .init(value: residue, errno: nil, respond: respond)
     }
 
     /// The TSM's response bytes, exposed so tests can predict them.
