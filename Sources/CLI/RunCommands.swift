@@ -58,7 +58,8 @@ struct RunCommand: ParsableCommand {
         let selected = CaseRunner.select(all, filter: filter)
         if selected.isEmpty { throw InputError("no case matches '\(filter ?? "")' in profile \(p.name)") }
 
-        let sim: CaseRunner? = backend.contains("sim") ? CaseRunner(backend: SimulatedKernel(profile: p, mutations: mutations), profile: p) : nil
+        let sim: CaseRunner? = try backend.contains("sim")
+            ? CaseRunner(backend: SimulatedKernel(profile: p, mutations: mutations), profile: p) : nil
         var live: (runner: CaseRunner, backend: LiveBackend)?
         var noKernel: String?
         if let probe = livePrb {
@@ -200,7 +201,9 @@ struct BenchSimCommand: ParsableCommand {
         let count = Catalogue.cases(for: p).count
         // Five trials of 20 catalogue runs each; this machine's timing varies
         // by a third between runs, so best and median are both printed.
-        let rates = (0..<5).map { _ in CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p).perSecond }.sorted()
+        let rates = try (0..<5).map { _ in
+            CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p).perSecond
+        }.sorted()
         let best = rates.last!, median = rates[rates.count / 2]
         print(String(format: "simulated catalogue (%@, %d cases a run): best %.0f cases/s, median %.0f cases/s; whole run %.3f s at the median",
                      p.name, count, best, median, Double(count) / median))

@@ -16,12 +16,12 @@ func fileError(_ json: String) throws -> String? {
         let cases = try CaseFile.load(path: fixtures() + "/cases/example.json", profiles: try loadAll())
         #expect(cases.count >= 6)
         let p = try profile("tsm-v5")
-        let results = CaseRunner(backend: SimulatedKernel(profile: p), profile: p).run(cases)
+        let results = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p).run(cases)
         #expect(results.map(\.id) == cases.map(\.id))
         for r in results { #expect(r.status == .pass, "\(r.id): \(r.reason)") }
         // On 7.2 the TSM cases skip, the rest pass.
         let old = try profile("linux-7.2")
-        let r72 = CaseRunner(backend: SimulatedKernel(profile: old), profile: old).run(cases)
+        let r72 = CaseRunner(backend: try SimulatedKernel(profile: old), profile: old).run(cases)
         #expect(r72.filter { $0.status == .skip }.count == 2)
         #expect(r72.filter { $0.status == .fail }.isEmpty)
     }
@@ -67,7 +67,7 @@ func fileError(_ json: String) throws -> String? {
 @Suite struct Throughput {
     @Test func benchmarkRuns() throws {
         let p = try profile("tsm-v5")
-        let b = CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 1)
+        let b = CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p, rounds: 1)
         #expect(b.cases == Catalogue.cases(for: p).count)
     }
 }
@@ -83,7 +83,7 @@ func fileError(_ json: String) throws -> String? {
         print(try Explain.render(id: "iommufd.vdevice_tsm_req.reserved_nonzero", profile: profiles[2], others: profiles))
         print(try Explain.render(id: "iommufd.hwpt_alloc.size.tail_nonzero_3", profile: profiles[0], others: profiles))
         let p = try profile("tsm-v5")
-        let b = CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 5)
+        let b = CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p, rounds: 5)
         print("BENCH \(b)")
     }
 }

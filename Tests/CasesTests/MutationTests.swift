@@ -101,13 +101,13 @@ let namedMutationCases: [SimMutation: [String]] = [
 @Suite struct Skips {
     @Test func unmetRequirementsSkipWithReasons() throws {
         let p = try profile("tsm-v5")
-        let runner = CaseRunner(backend: SimulatedKernel(profile: p), profile: p, probe: .nothing)
+        let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: .nothing)
         let results = runner.run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.*")
         #expect(results.contains { $0.status == .skip && $0.reason == "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" })
         #expect(results.contains { $0.status == .skip && $0.reason == "needs a TSM-capable PCI device" })
         #expect(results.contains { $0.id == "iommufd.vdevice_tsm_req.scope_4" && $0.status == .pass })
         let old = try profile("linux-7.2")
-        let r72 = CaseRunner(backend: SimulatedKernel(profile: old), profile: old)
+        let r72 = CaseRunner(backend: try SimulatedKernel(profile: old), profile: old)
             .run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.scope_4")
         #expect(r72.first?.status == .skip)
         #expect(r72.first?.reason == "ioctl IOMMU_VDEVICE_TSM_REQ not in profile linux-7.2")
@@ -116,7 +116,7 @@ let namedMutationCases: [SimMutation: [String]] = [
     @Test func brokenSetupIsAFailureNamedSetup() throws {
         let p = try profile("tsm-v5")
         // vfio0 can be opened once; a case that opens it while held breaks at setup.
-        let sim = SimulatedKernel(profile: p)
+        let sim = try SimulatedKernel(profile: p)
         let hold = sim.open(DeviceNodes.tsmDevice)
         #expect(!hold.failed)
         let r = CaseRunner(backend: sim, profile: p).run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.unbound")
@@ -133,7 +133,7 @@ let namedMutationCases: [SimMutation: [String]] = [
 
     func ran(_ name: String) throws -> Set<String> {
         let p = try profile(name)
-        let runner = CaseRunner(backend: SimulatedKernel(profile: p), profile: p, probe: Self.lane)
+        let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: Self.lane)
         return Set(runner.run(Catalogue.cases(for: p)).filter { $0.status != .skip }.map(\.id))
     }
 
