@@ -16,7 +16,8 @@ package enum Explain {
         var lines: [String] = []
         lines.append("\(c.id)")
         if !c.summary.isEmpty { lines.append("  \(c.summary)") }
-        lines.append("ioctl:     \(c.ioctl) = 0x\(String(call.request, radix: 16)) on \(c.call.target == .iommufd ? DeviceNodes.iommu : c.call.target == .vfio ? DeviceNodes.tsmDevice : DeviceNodes.tsmDeviceNoKvm)")
+        let node = DeviceNodes.path(of: c.call.target)
+        lines.append("ioctl:     \(c.ioctl) = 0x\(String(call.request, radix: 16)) on \(node)")
         let chain = SetupStep.chain(c.setup)
         lines.append("setup:     " + (chain.isEmpty ? "(none)" : chain.map(\.rawValue).joined(separator: " → ")))
         for b in c.before {
