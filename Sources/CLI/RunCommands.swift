@@ -165,7 +165,7 @@ struct ListCommand: ParsableCommand {
             return
         }
         let (_, p) = try fixtureOptions.load(profile)
-        let selected = CaseRunner.select(Catalogue.cases(for: p), filter: filter)
+        let selected = CaseRunner.select(try Catalogue.cases(for: p), filter: filter)
         for c in selected { print("\(c.id)\t\(c.ioctl)") }
         FileHandle.standardError.write(Data("\(selected.count) cases in \(p.name)\n".utf8))
     }
@@ -198,11 +198,11 @@ struct BenchSimCommand: ParsableCommand {
 
     func run() throws {
         let (_, p) = try fixtureOptions.load(profile)
-        let count = Catalogue.cases(for: p).count
+        let count = try Catalogue.cases(for: p).count
         // Five trials of 20 catalogue runs each; this machine's timing varies
         // by a third between runs, so best and median are both printed.
         let rates = try (0..<5).map { _ in
-            CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p).perSecond
+            try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p).perSecond
         }.sorted()
         let best = rates.last!, median = rates[rates.count / 2]
         print(String(format: "simulated catalogue (%@, %d cases a run): best %.0f cases/s, median %.0f cases/s; whole run %.3f s at the median",

@@ -5,7 +5,7 @@ package enum Explain {
     /// Renders the case `id` as generated for `profile`, with its
     /// expectation on every profile in `others` that has it.
     package static func render(id: String, profile: Profile, others: [Profile] = []) throws -> String {
-        guard let c = Catalogue.cases(for: profile).first(where: { $0.id == id }) else {
+        guard let c = try Catalogue.cases(for: profile).first(where: { $0.id == id }) else {
             throw InputError("no case \(id) in profile \(profile.name)")
         }
         return try render(c, profile: profile, others: others)
@@ -50,7 +50,7 @@ package enum Explain {
         lines.append("expect:    \(profile.name): \(c.expected(for: profile.name))")
         if let t = c.expectOnTestKernel { lines.append("           with CONFIG_IOMMUFD_TEST: \(t)") }
         for o in others where o.name != profile.name {
-            if let oc = Catalogue.cases(for: o).first(where: { $0.id == c.id }) {
+            if let oc = try Catalogue.cases(for: o).first(where: { $0.id == c.id }) {
                 lines.append("           \(o.name): \(oc.expected(for: o.name))")
             } else if o.ioctl(c.ioctl) == nil {
                 lines.append("           \(o.name): SKIP (ioctl not in profile)")

@@ -242,7 +242,7 @@ package enum Handwritten {
         let R = H + "§11"
         let p = "iommufd.vdevice_tsm_req."
         let bound = r("bound_vdevice")
-        func req(_ vdev: FieldValue, op: UInt64 = 3, arch: UInt64 = Baselines.PostV5.arch, expect: Outcome) -> Call {
+        func req(_ vdev: FieldValue, op: UInt64 = 3, arch: UInt64 = 2, expect: Outcome) -> Call {
             Call("IOMMU_VDEVICE_TSM_REQ", ["vdevice_id": vdev, "op": i(op), "tvm_arch": i(arch), "req_len": i(16), "req_uptr": .buffer(16),
                                            "resp_len": i(64), "resp_uptr": .buffer(64)], expect: expect)
         }

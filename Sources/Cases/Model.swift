@@ -173,3 +173,22 @@ package struct ConformanceCase: Sendable, Hashable {
         testKernel ? expectOnTestKernel ?? expected(for: profile) : expected(for: profile)
     }
 }
+
+extension Call.Output {
+    /// What a successful `ioctl` creates, read off its struct in `profile`:
+    /// each `out_*_id` field names a new object (IOMMU_DESTROY at teardown),
+    /// each `out_*` fd field (profile `fd_fields`) a new descriptor (closed).
+    /// The selftest command's ids belong to its mock device and vfio's
+    /// `out_devid` to the bind: both are released with their owner.
+    package static func created(by ioctl: String, profile: Profile) -> [Call.Output] {
+        guard ioctl != "IOMMU_TEST_CMD", let io = profile.ioctl(ioctl), let s = profile.structure(io.struct) else {
+            return []
+        }
+        return s.lp64.fields.compactMap { f in
+            guard f.name.hasPrefix("out_") else { return nil }
+            if s.fdFields.contains(f.name) { return .init(f.name, .fd) }
+            if f.name.hasSuffix("_id") { return .init(f.name, .object) }
+            return nil
+        }
+    }
+}

@@ -67,8 +67,8 @@ func fileError(_ json: String) throws -> String? {
 @Suite struct Throughput {
     @Test func benchmarkRuns() throws {
         let p = try profile("tsm-v5")
-        let b = CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p, rounds: 1)
-        #expect(b.cases == Catalogue.cases(for: p).count)
+        let b = try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 1)
+        #expect(try b.cases == Catalogue.cases(for: p).count)
     }
 }
 
@@ -83,7 +83,7 @@ func fileError(_ json: String) throws -> String? {
         print(try Explain.render(id: "iommufd.vdevice_tsm_req.reserved_nonzero", profile: profiles[2], others: profiles))
         print(try Explain.render(id: "iommufd.hwpt_alloc.size.tail_nonzero_3", profile: profiles[0], others: profiles))
         let p = try profile("tsm-v5")
-        let b = CaseRunner.benchmark(backend: try SimulatedKernel(profile: p), profile: p, rounds: 5)
+        let b = try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, rounds: 5)
         print("BENCH \(b)")
     }
 }
