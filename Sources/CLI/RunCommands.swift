@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
         }
         var livePrb: KernelProbe?
         if backend.contains("live") { livePrb = KernelProbe.run(profiles: try fixtureOptions.loadAll()) }
-        let (_, p) = try fixtureOptions.load(try resolvedProfile(livePrb))
+        let (store, p) = try fixtureOptions.load(try resolvedProfile(livePrb))
         var mutations: Set<SimMutation> = []
         if let m = simMutation {
             guard let mm = SimMutation(rawValue: m) else {
@@ -54,7 +54,8 @@ struct RunCommand: ParsableCommand {
             }
             mutations.insert(mm)
         }
-        let all = try cases.map { try CaseFile.load(path: $0, profiles: [p]) } ?? Catalogue.cases(for: p)
+        let all = try cases.map { try CaseFile.load(path: $0, profiles: [p], knownProfiles: Set(store.names)) }
+            ?? Catalogue.cases(for: p, fixtures: fixtureOptions.directory())
         let selected = CaseRunner.select(all, filter: filter)
         if selected.isEmpty { throw InputError("no case matches '\(filter ?? "")' in profile \(p.name)") }
 
@@ -165,7 +166,7 @@ struct ListCommand: ParsableCommand {
             return
         }
         let (_, p) = try fixtureOptions.load(profile)
-        let selected = CaseRunner.select(try Catalogue.cases(for: p), filter: filter)
+        let selected = CaseRunner.select(try Catalogue.cases(for: p, fixtures: fixtureOptions.directory()), filter: filter)
         for c in selected { print("\(c.id)\t\(c.ioctl)") }
         FileHandle.standardError.write(Data("\(selected.count) cases in \(p.name)\n".utf8))
     }
@@ -185,7 +186,7 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         let (store, p) = try fixtureOptions.load(profile)
         let others = try store.names.filter { $0 != p.name }.map { try store.resolved($0) }
-        print(try Explain.render(id: id, profile: p, others: others))
+        print(try Explain.render(id: id, profile: p, others: others, fixtures: fixtureOptions.directory()))
     }
 }
 
@@ -198,11 +199,12 @@ struct BenchSimCommand: ParsableCommand {
 
     func run() throws {
         let (_, p) = try fixtureOptions.load(profile)
-        let count = try Catalogue.cases(for: p).count
+        let fixtures = try fixtureOptions.directory()
+        let count = try Catalogue.cases(for: p, fixtures: fixtures).count
         // Five trials of 20 catalogue runs each; this machine's timing varies
         // by a third between runs, so best and median are both printed.
         let rates = try (0..<5).map { _ in
-            try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p).perSecond
+            try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, fixtures: fixtures).perSecond
         }.sorted()
         let best = rates.last!, median = rates[rates.count / 2]
         print(String(format: "simulated catalogue (%@, %d cases a run): best %.0f cases/s, median %.0f cases/s; whole run %.3f s at the median",

@@ -66,12 +66,17 @@ struct FixturesOption: ParsableArguments {
     @Option(name: .long, help: "Folder holding profiles/ (default: ./fixtures or the one next to the build).")
     var fixtures: String?
 
-    /// The store and one resolved profile; both are bad input when missing.
-    func load(_ name: String) throws -> (ProfileStore, Profile) {
+    /// The fixtures folder: --fixtures, or the one `ProfileStore.defaultFixtures()` finds.
+    func directory() throws -> String {
         guard let dir = fixtures ?? ProfileStore.defaultFixtures() else {
             throw InputError("no fixtures/profiles folder found; pass --fixtures DIR or set UAPI_CONFORM_FIXTURES")
         }
-        let store = try ProfileStore(directory: dir + "/profiles")
+        return dir
+    }
+
+    /// The store and one resolved profile; both are bad input when missing.
+    func load(_ name: String) throws -> (ProfileStore, Profile) {
+        let store = try ProfileStore(directory: try directory() + "/profiles")
         return (store, try store.resolved(name))
     }
 

@@ -1,8 +1,9 @@
+import Foundation
 import Layout
 
-/// The generated catalogue: per-ioctl perturbations of the baseline, from
+/// The catalogue: per-ioctl perturbations of the baseline, generated from
 /// the profile's layouts and behavioural data, plus the hand-written TSM,
-/// precedence and VFIO cases.
+/// precedence and VFIO cases, which are case files (fixtures/cases/handwritten).
 package enum Catalogue {
     /// Stable id prefix: `iommufd.ioas_map`, `vfio.device_bind_iommufd`.
     package static func prefix(_ ioctl: String) -> String {
@@ -11,11 +12,37 @@ package enum Catalogue {
         return ioctl.lowercased()
     }
 
-    package static func cases(for profile: Profile) throws -> [ConformanceCase] {
+    /// The catalogue of `profile`. `fixtures`: the folder holding profiles/
+    /// and cases/ (default: `ProfileStore.defaultFixtures()`).
+    package static func cases(for profile: Profile, fixtures: String? = nil) throws -> [ConformanceCase] {
         var out: [ConformanceCase] = []
         for b in try Baselines.table(for: profile) { out += generated(b, profile: profile) }
-        out += Handwritten.cases(for: profile)
+        out += try handwritten(for: profile, fixtures: fixtures)
         return out.filter { c in c.requirements.profiles.map { $0.contains(profile.name) } ?? true }
+    }
+
+    /// The hand-written cases of `profile`: every case file of
+    /// fixtures/cases/handwritten, in file-name order.
+    package static func handwritten(for profile: Profile, fixtures: String? = nil) throws -> [ConformanceCase] {
+        guard let root = fixtures ?? ProfileStore.defaultFixtures() else {
+            throw InputError("no fixtures folder found for the hand-written cases; pass --fixtures DIR or set "
+                             + "UAPI_CONFORM_FIXTURES")
+        }
+        let dir = root + "/cases/handwritten"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }
+        guard !files.isEmpty else { throw InputError("no hand-written cases in \(dir)") }
+        // Names a case's `profiles` may use: the fixtures' profiles and this one.
+        let known = Set((try? ProfileStore(directory: root + "/profiles"))?.names ?? []).union([profile.name])
+        var out: [ConformanceCase] = []
+        var seen: Set<String> = []
+        for f in files.sorted() {
+            let path = dir + "/" + f
+            for c in try CaseFile.load(path: path, profiles: [profile], knownProfiles: known) {
+                guard seen.insert(c.id).inserted else { throw InputError("\(path): case \(c.id): duplicate id") }
+                out.append(c)
+            }
+        }
+        return out
     }
 
     static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

@@ -56,6 +56,9 @@ package enum RefSlots {
 }
 
 package enum Compiler {
+    /// What one call may send: the struct, its tail and payload, or the size word.
+    package static let maxBytes = 2 * CaseFile.maxBytes + 4096
+
     /// Resolve `call` against `profile`. Throws InputError for an ioctl the
     /// profile lacks or a field its struct does not have.
     package static func compile(_ call: Call, profile: Profile, context: String) throws -> CompiledCall {
@@ -68,6 +71,12 @@ package enum Compiler {
         let layout = ps.lp64.layout(named: ps.name)
         let natural = layout.size + call.payload.count + call.tail.count
         let sizeWord = call.size ?? natural
+        // The size word is a __u32, and what a case sends is bounded (a case
+        // file is checked on load; this keeps any other caller from a huge allocation).
+        guard (0...Int(UInt32.max)).contains(sizeWord), max(natural, sizeWord) <= Compiler.maxBytes else {
+            throw InputError("\(context): \(call.ioctl) would send \(max(natural, sizeWord)) bytes with size word "
+                             + "\(sizeWord); at most \(Compiler.maxBytes) bytes and a __u32 size word")
+        }
         var bytes = [UInt8](repeating: 0, count: max(natural, sizeWord, 4))
         var patches: [CompiledCall.Patch] = []
         CompiledCall.store(UInt64(UInt32(truncatingIfNeeded: sizeWord)), into: &bytes, at: 0, width: 4)

@@ -4,14 +4,16 @@ import Layout
 package enum Explain {
     /// Renders the case `id` as generated for `profile`, with its
     /// expectation on every profile in `others` that has it.
-    package static func render(id: String, profile: Profile, others: [Profile] = []) throws -> String {
-        guard let c = try Catalogue.cases(for: profile).first(where: { $0.id == id }) else {
+    package static func render(id: String, profile: Profile, others: [Profile] = [],
+                               fixtures: String? = nil) throws -> String {
+        guard let c = try Catalogue.cases(for: profile, fixtures: fixtures).first(where: { $0.id == id }) else {
             throw InputError("no case \(id) in profile \(profile.name)")
         }
-        return try render(c, profile: profile, others: others)
+        return try render(c, profile: profile, others: others, fixtures: fixtures)
     }
 
-    package static func render(_ c: ConformanceCase, profile: Profile, others: [Profile] = []) throws -> String {
+    package static func render(_ c: ConformanceCase, profile: Profile, others: [Profile] = [],
+                               fixtures: String? = nil) throws -> String {
         let call = try Compiler.compile(c.call, profile: profile, context: c.id)
         var lines: [String] = []
         lines.append("\(c.id)")
@@ -50,7 +52,7 @@ package enum Explain {
         lines.append("expect:    \(profile.name): \(c.expected(for: profile.name))")
         if let t = c.expectOnTestKernel { lines.append("           with CONFIG_IOMMUFD_TEST: \(t)") }
         for o in others where o.name != profile.name {
-            if let oc = try Catalogue.cases(for: o).first(where: { $0.id == c.id }) {
+            if let oc = try Catalogue.cases(for: o, fixtures: fixtures).first(where: { $0.id == c.id }) {
                 lines.append("           \(o.name): \(oc.expected(for: o.name))")
             } else if o.ioctl(c.ioctl) == nil {
                 lines.append("           \(o.name): SKIP (ioctl not in profile)")

@@ -29,11 +29,19 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
 
     package var succeeds: Bool { if case .errno = self { return false }; return true }
 
-    /// Parses "OK", "OK(3)", "OK(*)" or an errno name; nil if unknown.
+    /// Parses "OK", "OK(3)", "OK(*)" or an errno name; nil if unknown. A
+    /// success returns no negative value, so "OK(-5)" is refused.
     package init?(_ text: String) {
         if text == "OK" { self = .ok; return }
         if text == "OK(*)" { self = .okAny; return }
-        if text.hasPrefix("OK("), text.hasSuffix(")"), let n = Int(text.dropFirst(3).dropLast()) { self = .okValue(n); return }
+        if text.hasPrefix("OK("), text.hasSuffix(")") {
+            let digits = text.dropFirst(3).dropLast()
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits) else {
+                return nil
+            }
+            self = .okValue(n)
+            return
+        }
         guard let e = Errno(name: text) else { return nil }
         self = .errno(e)
     }

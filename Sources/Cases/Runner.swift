@@ -298,10 +298,10 @@ package final class CaseRunner {
 
     /// Runs the profile's catalogue `rounds` times on `backend` (cases
     /// prepared once) and reports cases per second.
-    package static func benchmark(backend: Backend, profile: Profile,
-                                 rounds: Int = 20) throws -> (cases: Int, seconds: Double, perSecond: Double) {
+    package static func benchmark(backend: Backend, profile: Profile, rounds: Int = 20,
+                                  fixtures: String? = nil) throws -> (cases: Int, seconds: Double, perSecond: Double) {
         let runner = CaseRunner(backend: backend, profile: profile)
-        let prepared = runner.prepare(try Catalogue.cases(for: profile))
+        let prepared = runner.prepare(try Catalogue.cases(for: profile, fixtures: fixtures))
         _ = runner.run(prepared: prepared)  // warm-up
         let clock = ContinuousClock()
         let start = clock.now
