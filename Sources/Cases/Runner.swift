@@ -138,12 +138,15 @@ package final class CaseRunner {
         return cases.filter { $0.id.contains(f) }
     }
 
+    /// `*` matches any run of characters, so `**` is the same as `*`.
     static func glob(_ pattern: String, _ s: String) -> Bool {
         let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
         var rest = Substring(s)
         for (i, part) in parts.enumerated() {
             if i == 0 { guard rest.hasPrefix(part) else { return false }; rest = rest.dropFirst(part.count); continue }
             if i == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            // Between two stars: an empty part (from `**`) matches at once.
+            if part.isEmpty { continue }
             guard let r = rest.range(of: part) else { return false }
             rest = rest[r.upperBound...]
         }
