@@ -16,8 +16,8 @@ struct AbiCommand: ParsableCommand {
     @Option(name: .long, help: "ABIs to check, comma separated, or 'all' (every ABI whose asm/ the tree carries).")
     var arch: String = "all"
 
-    @Option(name: .long, help: "Compare against this version profile (linux-7.2, tsm-v2, tsm-v5, tsm-post-v5, tsm-vfio-rfc).")
-    var profile: String?
+    @Option(name: .long, help: "Compare against this version profile (one of fixtures/profiles).")
+    var profile: ProfileName?
 
     @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
     var patch: [String] = []
@@ -26,9 +26,9 @@ struct AbiCommand: ParsableCommand {
     var dumpProfile: String?
 
     func run() throws {
-        let format = try formatOption.outputFormat()
+        let format = formatOption.format
         let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patches: patch,
+        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile?.name, patches: patch,
                                        fixtures: fixtureOptions.fixtures)
         if let name = dumpProfile {
             try dump(name: name, request: request)

@@ -33,7 +33,7 @@ struct VmCommand: ParsableCommand {
     var listKernelBugs = false
 
     @Option(name: .long, help: "Profile the catalogue runs with (default: tsm-v5; with --patch the one the probe matches).")
-    var profile: String?
+    var profile: RunProfile?
 
     @Option(name: .long, help: "Only cases whose id matches this glob or contains this text (passed to the guest's run).")
     var filter: String?
@@ -82,7 +82,7 @@ struct VmPlan {
         guard let fixtures = c.fixtureOptions.fixtures ?? ProfileStore.defaultFixtures() else {
             throw InputError("cannot find the uapi-conform source tree (fixtures/) for its VM scripts")
         }
-        if let p = c.profile, p != "auto" { _ = try c.fixtureOptions.load(p) }
+        try c.fixtureOptions.check(c.profile)
         root = (URL(fileURLWithPath: fixtures).standardizedFileURL.path as NSString).deletingLastPathComponent
         let cwd = FileManager.default.currentDirectoryPath
         outDir = URL(fileURLWithPath: c.out, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
@@ -123,7 +123,7 @@ struct VmPlan {
     func guestCommand() -> [String] {
         let results = ["--format", "ktap", "--json", outDir + "/results.json"]
         guard command.runArguments.isEmpty else { return [me] + command.runArguments }
-        let profile = command.profile ?? (command.patch.isEmpty ? "tsm-v5" : "auto")
+        let profile = command.profile?.description ?? (command.patch.isEmpty ? ProfileName.default.name : "auto")
         var run = ["run", "--backend", "sim+live", "--allow-destructive", "--profile", profile] + results
         if let f = command.filter { run += ["--filter", f] }
         guard !command.patch.isEmpty else { return [me] + run }
