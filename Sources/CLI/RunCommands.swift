@@ -12,11 +12,13 @@ struct RunCommand: ParsableCommand {
         abstract: "Run the behavioural case catalogue (or a case file) on a backend.",
         discussion: "Exit 0 when nothing failed (skips are fine), 1 when a case failed, 2 on bad input.")
 
-    @Option(name: .long, help: ArgumentHelp("Backend: sim (simulated kernel), live (this kernel's /dev/iommu), or sim+live "
-            + "(both, reporting every disagreement)."))
+    @Option(name: .long,
+            help: ArgumentHelp("Backend: sim (simulated kernel), live (this kernel's /dev/iommu), or sim+live "
+                + "(both, reporting every disagreement)."))
     var backend: BackendChoice = .sim
 
-    @Flag(name: .long, help: "Live: allow cases that open vfio device nodes (they bind, reset or power-manage the device).")
+    @Flag(name: .long,
+          help: "Live: allow cases that open vfio device nodes (they bind, reset or power-manage the device).")
     var allowDestructive = false
 
     @Option(name: .long, help: ArgumentHelp("Kernel version the cases expect and the simulator follows: a profile of "
@@ -75,7 +77,8 @@ struct RunCommand: ParsableCommand {
     func mutations() throws -> Set<SimMutation> {
         guard let m = simMutation else { return [] }
         guard let mm = SimMutation(rawValue: m) else {
-            throw InputError("unknown mutation '\(m)'; known: \(SimMutation.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw InputError("unknown mutation '\(m)'; known: "
+                + "\(SimMutation.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return [mm]
     }
@@ -148,7 +151,8 @@ struct Lane {
             results.append(CaseResult(id: "live.no_leftovers", status: .fail, got: nil, expected: "no open descriptors",
                                       reason: "left open: \(live.backend.openDescriptors.sorted())"))
         } else if live != nil {
-            results.append(CaseResult(id: "live.no_leftovers", status: .pass, got: "none", expected: "no open descriptors",
+            results.append(CaseResult(id: "live.no_leftovers", status: .pass, got: "none",
+                                      expected: "no open descriptors",
                                       reason: ""))
         }
         return (results, disagreements)
@@ -172,13 +176,15 @@ extension RunCommand {
         case 0: return "linux-7.2"
         case 1: return probe.tsmProfiles[0]
         default:
-            throw InputError("--profile auto: the kernel matches \(probe.tsmProfiles.joined(separator: " and ")); name one")
+            throw InputError("--profile auto: the kernel matches "
+                + "\(probe.tsmProfiles.joined(separator: " and ")); name one")
         }
     }
 }
 
 struct ListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List case ids of a profile's catalogue.")
+    static let configuration = CommandConfiguration(commandName: "list",
+                                                    abstract: "List case ids of a profile's catalogue.")
 
     @Option(name: .long, help: "Profile whose catalogue to list.")
     var profile: ProfileName = .default
@@ -197,14 +203,16 @@ struct ListCommand: ParsableCommand {
             return
         }
         let (_, p) = try fixtureOptions.load(profile.name)
-        let selected = CaseRunner.select(try Catalogue.cases(for: p, fixtures: fixtureOptions.directory()), filter: filter)
+        let selected = CaseRunner.select(try Catalogue.cases(for: p, fixtures: fixtureOptions.directory()),
+                                         filter: filter)
         for c in selected { print("\(c.id)\t\(c.ioctl)") }
         FileHandle.standardError.write(Data("\(selected.count) cases in \(p.name)\n".utf8))
     }
 }
 
 struct ExplainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "explain", abstract: "Show what a case sends, what it expects on each profile, and why.")
+    static let configuration = CommandConfiguration(commandName: "explain", abstract: "Show what a case sends, what it "
+        + "expects on each profile, and why.")
 
     @Argument(help: "Case id, e.g. iommufd.vdevice_tsm_req.reserved_nonzero")
     var id: String
@@ -222,7 +230,8 @@ struct ExplainCommand: ParsableCommand {
 }
 
 struct BenchSimCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench-sim", abstract: "Cases per second of the full catalogue on the simulated kernel (used by make bench).",
+    static let configuration = CommandConfiguration(commandName: "bench-sim", abstract: "Cases per second of the full "
+        + "catalogue on the simulated kernel (used by make bench).",
                                                     shouldDisplay: false)
 
     @Option(name: .long) var profile: ProfileName = .default
@@ -238,7 +247,8 @@ struct BenchSimCommand: ParsableCommand {
             try CaseRunner.benchmark(backend: SimulatedKernel(profile: p), profile: p, fixtures: fixtures).perSecond
         }.sorted()
         let best = rates.last ?? 0, median = rates[rates.count / 2]
-        print(String(format: "simulated catalogue (%@, %d cases a run): best %.0f cases/s, median %.0f cases/s; whole run %.3f s at the median",
+        print(String(format: "simulated catalogue (%@, %d cases a run): best %.0f cases/s, median %.0f cases/s; whole "
+            + "run %.3f s at the median",
                      p.name, count, best, median, Double(count) / median))
     }
 }
@@ -246,7 +256,8 @@ struct BenchSimCommand: ParsableCommand {
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "What this kernel offers: release, iommufd ioctls present (ENOTTY probing with harmless inputs), selftest mock, TSM version, vfio devices.",
+        abstract: "What this kernel offers: release, iommufd ioctls present (ENOTTY probing with harmless inputs), "
+            + "selftest mock, TSM version, vfio devices.",
         discussion: "On a kernel without /dev/iommu it says so in one line and exits 0.")
 
     @OptionGroup var fixtureOptions: FixturesOption

@@ -34,7 +34,8 @@ struct UapiConform: ParsableCommand {
         commandName: "uapi-conform",
         abstract: "Conformance suite for the Linux iommufd/vfio user API (TSM / TEE-IO ioctls included).",
         discussion: """
-        abi      struct layouts, ioctl numbers and design rules on every Linux ABI, against a header tree, a patch or a version profile
+        abi      struct layouts, ioctl numbers and design rules on every Linux ABI, against a header tree, a patch \
+        or a version profile
         rules    the design rules with why and where they come from
         run      the behavioural case catalogue on the simulated kernel, the live one, or both (list, explain ID)
         probe    what this kernel offers (iommufd ioctls, selftest mock, TSM version, vfio devices)
@@ -43,12 +44,15 @@ struct UapiConform: ParsableCommand {
         Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
         """,
         version: "0.1.0",
-        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, VmCommand.self, ApplyCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
+        subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, VmCommand.self,
+                      ApplyCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
 }
 
 /// `--headers`, for commands that read a header tree.
 struct HeaderOptions: ParsableArguments {
-    @Option(name: .long, help: "Include folder with linux/iommufd.h (make headers_install output, /usr/include, or an unpacked linux-libc-dev). Default: .deps/linux-libc-dev/usr/include.")
+    @Option(name: .long,
+            help: ArgumentHelp("Include folder with linux/iommufd.h (make headers_install output, /usr/include, or an "
+                + "unpacked linux-libc-dev). Default: .deps/linux-libc-dev/usr/include."))
     var headers: String?
 
     func headerPath() throws -> String {

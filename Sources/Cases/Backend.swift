@@ -73,7 +73,9 @@ package final class UserMemory {
 
     /// Index of the buffer holding [addr, addr+count), if one does.
     private func owner(_ addr: UInt64, _ count: Int) -> Int? {
-        buffers.indices.first { addr >= buffers[$0].base && addr + UInt64(count) <= buffers[$0].base + UInt64(buffers[$0].bytes.count) }
+        buffers.indices.first { i in
+            addr >= buffers[i].base && addr + UInt64(count) <= buffers[i].base + UInt64(buffers[i].bytes.count)
+        }
     }
 
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).

@@ -42,7 +42,9 @@ package struct CompiledCall: Sendable {
     @inline(__always)
     package static func load(_ bytes: [UInt8], at offset: Int, width: Int) -> UInt64 {
         var v: UInt64 = 0
-        for i in stride(from: min(width, 8) - 1, through: 0, by: -1) where offset + i < bytes.count { v = v << 8 | UInt64(bytes[offset + i]) }
+        for i in stride(from: min(width, 8) - 1, through: 0, by: -1) where offset + i < bytes.count {
+            v = v << 8 | UInt64(bytes[offset + i])
+        }
         return v
     }
 }
@@ -88,7 +90,9 @@ package enum Compiler {
             switch value {
             case .int(let v): CompiledCall.store(v, into: &bytes, at: f.offset, width: width)
             case .ref(let r):
-                guard SetupStep.referenceNames.contains(r) else { throw InputError("\(context): unknown reference $\(r)") }
+                guard SetupStep.referenceNames.contains(r) else {
+                    throw InputError("\(context): unknown reference $\(r)")
+                }
                 patches.append(.init(offset: f.offset, width: width, value: value, slot: RefSlots.slot(r)))
             case .buffer: patches.append(.init(offset: f.offset, width: width, value: value))
             }
@@ -100,10 +104,12 @@ package enum Compiler {
         var outs: [CompiledCall.Out] = []
         for o in call.outputs {
             guard let f = layout.field(o.field) else {
-                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1)); continue }
+                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name,
+                                                             slot: o.name.map(RefSlots.slot) ?? -1)); continue }
                 throw InputError("\(context): \(call.ioctl) has no output field '\(o.field)'")
             }
-            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1))
+            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name,
+                              slot: o.name.map(RefSlots.slot) ?? -1))
         }
         return CompiledCall(ioctl: call.ioctl, request: ioRequest(type: io.type, nr: io.nr), target: call.target,
                             bytes: call.nullArg ? nil : bytes, patches: patches, outputs: outs,

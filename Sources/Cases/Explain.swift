@@ -23,7 +23,8 @@ package enum Explain {
         let chain = SetupStep.chain(c.setup)
         lines.append("setup:     " + (chain.isEmpty ? "(none)" : chain.map(\.rawValue).joined(separator: " → ")))
         for b in c.before {
-            lines.append("before:    \(b.ioctl) " + b.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " → \(b.expect)")
+            let fields = b.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            lines.append("before:    \(b.ioctl) " + fields + " → \(b.expect)")
         }
         var req: [String] = []
         if c.requirements.mockDevice { req.append("mock device (IOMMU_TEST_CMD)") }
@@ -34,7 +35,8 @@ package enum Explain {
         lines.append("needs:     " + (req.isEmpty ? "nothing" : req.joined(separator: "; ")))
         if let bytes = call.bytes {
             let sizeWord = CompiledCall.load(bytes, at: 0, width: 4)
-            lines.append("bytes:     \(bytes.count) sent, size word \(sizeWord) (struct \(call.layout.name), sizeof \(call.layout.size))")
+            lines.append("bytes:     \(bytes.count) sent, size word \(sizeWord) (struct \(call.layout.name), sizeof "
+                + "\(call.layout.size))")
             let patched = Dictionary(call.patches.map { ($0.offset, $0.value) }, uniquingKeysWith: { a, _ in a })
             for f in call.layout.fields where f.size > 0 && f.offset < bytes.count {
                 let end = min(f.end, bytes.count)
@@ -63,7 +65,8 @@ package enum Explain {
     }
 
     static func format2(_ b: UInt8) -> String { let s = String(b, radix: 16); return s.count == 1 ? "0" + s : s }
-    static func pad(_ n: Int) -> String { let s = String(n); return String(repeating: " ", count: max(0, 3 - s.count)) + s }
+    static func pad(_ n: Int) -> String { let s = String(n); return String(repeating: " ",
+                                                                           count: max(0, 3 - s.count)) + s }
 }
 
 extension String {

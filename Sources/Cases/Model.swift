@@ -36,7 +36,8 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
         if text == "OK(*)" { self = .okAny; return }
         if text.hasPrefix("OK("), text.hasSuffix(")") {
             let digits = text.dropFirst(3).dropLast()
-            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits) else {
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                  let n = Int(digits) else {
                 return nil
             }
             self = .okValue(n)
@@ -86,8 +87,10 @@ package struct Requirements: Sendable, Hashable {
     /// Capabilities such as "CAP_SYS_RESOURCE".
     package var capabilities: Set<String> = []
 
-    package init(profiles: Set<String>? = nil, mockDevice: Bool = false, tsmDevice: Bool = false, capabilities: Set<String> = []) {
-        self.profiles = profiles; self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    package init(profiles: Set<String>? = nil, mockDevice: Bool = false, tsmDevice: Bool = false,
+                 capabilities: Set<String> = []) {
+        self.profiles = profiles; self.mockDevice = mockDevice; self.tsmDevice = tsmDevice
+        self.capabilities = capabilities
     }
 }
 
@@ -131,14 +134,16 @@ package struct Call: Sendable, Hashable {
         /// returnedFd: close the ioctl's return value; implicit: only name it
         /// (released with its owner: the mock's device and auto HWPT, a vfio bind).
         package enum Kind: String, Sendable, Hashable { case object, fd, returnedFd, implicit }
-        package init(_ field: String, _ kind: Kind, name: String? = nil) { self.field = field; self.kind = kind; self.name = name }
+        package init(_ field: String, _ kind: Kind,
+                     name: String? = nil) { self.field = field; self.kind = kind; self.name = name }
     }
 
     package init(_ ioctl: String, _ fields: [String: FieldValue] = [:], size: Int? = nil, tail: [UInt8] = [],
                  payload: [UInt8] = [], nullArg: Bool = false, target: CallTarget = .iommufd, expect: Outcome = .ok,
                  consumes: String? = nil, outputs: [Output] = []) {
         self.ioctl = ioctl; self.fields = fields; self.size = size; self.tail = tail; self.payload = payload
-        self.nullArg = nullArg; self.target = target; self.expect = expect; self.consumes = consumes; self.outputs = outputs
+        self.nullArg = nullArg; self.target = target; self.expect = expect
+        self.consumes = consumes; self.outputs = outputs
     }
 }
 

@@ -11,8 +11,10 @@ package struct AbiCheck {
         package var patches: [String]
         package var fixtures: String?
 
-        package init(headers: String, abis: [String]? = nil, profile: String? = nil, patches: [String] = [], fixtures: String? = nil) {
-            self.headers = headers; self.abis = abis; self.profile = profile; self.patches = patches; self.fixtures = fixtures
+        package init(headers: String, abis: [String]? = nil, profile: String? = nil, patches: [String] = [],
+                     fixtures: String? = nil) {
+            self.headers = headers; self.abis = abis; self.profile = profile
+            self.patches = patches; self.fixtures = fixtures
         }
     }
 
@@ -61,10 +63,12 @@ package struct AbiCheck {
             probeTree = patched
             let headers = try patched.parse()
             let baseIoctls = Set(baseScope.headers.flatMap { $0.macros.filter(\.isIoctlDefinition).map(\.name) })
-            let newVfio = Set(headers.filter { $0.file.hasSuffix("vfio.h") }.flatMap { $0.macros.filter(\.isIoctlDefinition).map(\.name) })
+            let vfioHeaders = headers.filter { $0.file.hasSuffix("vfio.h") }
+            let newVfio = Set(vfioHeaders.flatMap { $0.macros.filter(\.isIoctlDefinition).map(\.name) })
                 .subtracting(baseIoctls)
             scope = UapiScope(headers: headers, extraVfioIoctls: newVfio)
-            onlyMacros = DesignRules.definedNames(scope.headers).subtracting(DesignRules.definedNames(baseScope.headers))
+            onlyMacros = DesignRules.definedNames(scope.headers)
+                .subtracting(DesignRules.definedNames(baseScope.headers))
         }
 
         let result = try LayoutProbe(tree: probeTree, scope: scope).run(abis: req.abis)
@@ -77,7 +81,8 @@ package struct AbiCheck {
             let compat = Compatibility(base: (baseScope, base.layouts), patched: (scope, result.layouts))
             let newIoctls = compat.newIoctls
             onlyIoctls = newIoctls
-            onlyStructs = compat.touchedStructs.union(scope.ioctls.filter { newIoctls.contains($0.name) }.compactMap(\.structName))
+            let newStructs = scope.ioctls.filter { newIoctls.contains($0.name) }.compactMap(\.structName)
+            onlyStructs = compat.touchedStructs.union(newStructs)
             findings += compat.findings()
             if let ref = result.layouts.first(where: { $0.abi.name == "x86_64" }) ?? result.layouts.first {
                 for op in applied.ioctlOps {
@@ -87,7 +92,8 @@ package struct AbiCheck {
         }
 
         for s in result.skipped where s.abi.clangTriple != nil {
-            findings.append(Finding(rule: "header-does-not-compile", severity: .error, abi: s.abi.name, message: s.reason))
+            findings.append(Finding(rule: "header-does-not-compile", severity: .error, abi: s.abi.name,
+                                    message: s.reason))
         }
         findings += DesignRules(scope: scope, layouts: result.layouts, rejected: result.rejected,
                                 onlyStructs: onlyStructs, onlyMacros: onlyMacros).findings()

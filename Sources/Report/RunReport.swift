@@ -33,7 +33,8 @@ package struct RunReportRenderer: ReportRendering {
             "backend": backend,
             "profile": profile,
             "results": results.map { r -> [String: Any] in
-                ["id": r.id, "status": r.status.rawValue, "errno": r.got ?? NSNull(), "expected": r.expected, "reason": r.reason]
+                ["id": r.id, "status": r.status.rawValue, "errno": r.got ?? NSNull(), "expected": r.expected,
+                 "reason": r.reason]
             },
             "summary": ["total": results.count, "pass": c.pass, "fail": c.fail, "skip": c.skip,
                         "disagreements": disagreements.count, "elapsed_s": (elapsed * 1000).rounded() / 1000],
@@ -48,23 +49,27 @@ package struct RunReportRenderer: ReportRendering {
         for r in results where r.status == .fail {
             let tag = Output.paint("FAIL", "1;31", colour)
             let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
-            let detail = r.status == .fail ? (r.reason.isEmpty || r.reason == mismatch ? mismatch : "\(mismatch); \(r.reason)") : r.reason
+            let failure = r.reason.isEmpty || r.reason == mismatch ? mismatch : "\(mismatch); \(r.reason)"
+            let detail = r.status == .fail ? failure : r.reason
             out.append("\(tag) \(r.id): \(detail)")
         }
         // Skips of one reason are summarised; every failure is listed.
         let c = counts
         let skipReasons = Dictionary(grouping: results.filter { $0.status == .skip }, by: \.reason).mapValues(\.count)
         if !skipReasons.isEmpty {
-            out.append("skipped: " + skipReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }.joined(separator: "; "))
+            let top = skipReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }
+            out.append("skipped: " + top.joined(separator: "; "))
         }
         if backend.contains("+") { out.append("sim/live disagreements: \(disagreements.count)") }
-        out.append("\(backend) backend, profile \(profile): \(results.count) cases, \(c.pass) passed, \(c.fail) failed, \(c.skip) skipped")
+        out.append("\(backend) backend, profile \(profile): \(results.count) cases, \(c.pass) passed, \(c.fail) "
+            + "failed, \(c.skip) skipped")
         return out.joined(separator: "\n")
     }
 
     package func ktap() -> String {
         // The plan follows the version line; comments come after it.
-        var out = ["KTAP version 1", "1..\(results.count)", "# uapi-conform run --backend \(backend) --profile \(profile)"]
+        var out = ["KTAP version 1", "1..\(results.count)",
+                   "# uapi-conform run --backend \(backend) --profile \(profile)"]
         out += notes.map { "# note: " + Output.ktapLine($0) }
         out.reserveCapacity(results.count * 2 + 4)
         for (i, r) in results.enumerated() {
@@ -72,7 +77,8 @@ package struct RunReportRenderer: ReportRendering {
             case .pass: out.append("ok \(i + 1) \(r.id)")
             case .skip: out.append("ok \(i + 1) \(r.id) # SKIP \(Output.ktapLine(r.reason))")
             case .fail:
-                out.append("# \(r.id): expected \(r.expected), got \(r.got ?? "nothing")\(r.reason.isEmpty ? "" : " (\(Output.ktapLine(r.reason)))")")
+                out.append("# \(r.id): expected \(r.expected), got "
+                    + "\(r.got ?? "nothing")\(r.reason.isEmpty ? "" : " (\(Output.ktapLine(r.reason)))")")
                 out.append("not ok \(i + 1) \(r.id)")
             }
         }
@@ -84,8 +90,10 @@ package struct RunReportRenderer: ReportRendering {
     package func junit() -> String {
         let c = counts
         var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                   #"<testsuites name="uapi-conform run" tests="\#(results.count)" failures="\#(c.fail)" skipped="\#(c.skip)" time="\#(elapsed)">"#,
-                   #"  <testsuite name="\#(Output.xml(backend)).\#(Output.xml(profile))" tests="\#(results.count)" failures="\#(c.fail)" skipped="\#(c.skip)">"#]
+                   #"<testsuites name="uapi-conform run" tests="\#(results.count)" failures="\#(c.fail)" "#
+                       + #"skipped="\#(c.skip)" time="\#(elapsed)">"#,
+                   #"  <testsuite name="\#(Output.xml(backend)).\#(Output.xml(profile))" tests="\#(results.count)" "#
+                       + #"failures="\#(c.fail)" skipped="\#(c.skip)">"#]
         for r in results {
             let dot = r.id.lastIndex(of: ".")
             let cls = dot.map { String(r.id[..<$0]) } ?? r.id
@@ -93,10 +101,13 @@ package struct RunReportRenderer: ReportRendering {
             switch r.status {
             case .pass: out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"/>"#)
             case .skip:
-                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"><skipped message="\#(Output.xml(r.reason))"/></testcase>"#)
+                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))">"#
+                           + #"<skipped message="\#(Output.xml(r.reason))"/></testcase>"#)
             case .fail:
-                let msg = "expected \(r.expected), got \(r.got ?? "nothing")" + (r.reason.isEmpty ? "" : "; \(r.reason)")
-                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))"><failure message="\#(Output.xml(msg))"/></testcase>"#)
+                let msg = "expected \(r.expected), got "
+                    + "\(r.got ?? "nothing")" + (r.reason.isEmpty ? "" : "; \(r.reason)")
+                out.append(#"    <testcase classname="\#(Output.xml(cls))" name="\#(Output.xml(name))">"#
+                           + #"<failure message="\#(Output.xml(msg))"/></testcase>"#)
             }
         }
         out += ["  </testsuite>", "</testsuites>"]

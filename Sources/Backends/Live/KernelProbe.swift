@@ -53,7 +53,8 @@ package struct KernelProbe: Sendable {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
               let bits = UInt64(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "", radix: 16)
         else { return out }
-        for (name, bit) in [("CAP_SYS_RAWIO", 17), ("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24), ("CAP_IPC_LOCK", 14)]
+        for (name, bit) in [("CAP_SYS_RAWIO", 17), ("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24),
+                            ("CAP_IPC_LOCK", 14)]
             where bits & (1 << UInt64(bit)) != 0 { out.insert(name) }
         return out
     }
@@ -65,7 +66,8 @@ package struct KernelProbe: Sendable {
         uname(&uts)
         let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let vfio = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/vfio/devices")) ?? []).sorted()
-        var probe = KernelProbe(release: release, machine: machine, iommuNode: FileManager.default.fileExists(atPath: "/dev/iommu"),
+        var probe = KernelProbe(release: release, machine: machine,
+                                iommuNode: FileManager.default.fileExists(atPath: "/dev/iommu"),
                                 openError: nil, ioctls: [], mockAvailable: false, capabilities: capabilities(),
                                 vfioDevices: vfio, tsmProfiles: [])
         guard probe.iommuNode else { return probe }
@@ -86,7 +88,8 @@ package struct KernelProbe: Sendable {
             var arg = [UInt8](repeating: 0, count: 128)
             let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(req), $0.baseAddress) }
             let present = !(r.ret < 0 && Errno(rawValue: r.err) == .ENOTTY)
-            var entry = IoctlPresence(name: name, request: req, present: present, errno: Errno(rawValue: r.ret < 0 ? r.err : 0), minSize: nil)
+            var entry = IoctlPresence(name: name, request: req, present: present,
+                                      errno: Errno(rawValue: r.ret < 0 ? r.err : 0), minSize: nil)
             // Only TSM ioctls are sized: a zeroed TSM struct can only fail the
             // vDEVICE lookup, while e.g. a zeroed FAULT_QUEUE_ALLOC would succeed.
             if present && name.contains("TSM") { entry.minSize = minSize(fd: fd, request: req) }
@@ -98,7 +101,8 @@ package struct KernelProbe: Sendable {
             // Only iommufd ioctls were probed (vfio ones need a device fd).
             let tsm = p.ioctls.filter { $0.family == .iommufd && $0.name.contains("TSM") }
             return !tsm.isEmpty && tsm.allSatisfy { t in
-                probe.ioctls.contains { $0.request == ioRequest(type: t.type, nr: t.nr) && $0.present && $0.minSize == t.minSize }
+                probe.ioctls.contains { $0.request == ioRequest(type: t.type,
+                                                                nr: t.nr) && $0.present && $0.minSize == t.minSize }
             }
         }.map(\.name)
         // v2 and v5 both have a 40-byte request at 0x96; v5 rejects a non-zero
@@ -129,22 +133,30 @@ package struct KernelProbe: Sendable {
     }
 
     package var summaryLine: String {
-        if !iommuNode { return "no /dev/iommu on kernel \(release) (\(machine)): iommufd is not available here (CONFIG_IOMMUFD off or not loaded)" }
+        if !iommuNode {
+            return "no /dev/iommu on kernel \(release) (\(machine)): iommufd is not available here (CONFIG_IOMMUFD off "
+                + "or not loaded)"
+        }
         if let e = openError { return "/dev/iommu exists on kernel \(release) but cannot be opened: \(e.name)" }
         let present = ioctls.filter(\.present)
-        return "kernel \(release) (\(machine)): /dev/iommu with \(present.count) of \(ioctls.count) known iommufd ioctls; selftest mock \(mockAvailable ? "available" : "absent")"
+        return "kernel \(release) (\(machine)): /dev/iommu with \(present.count) of \(ioctls.count) known iommufd "
+            + "ioctls; selftest mock \(mockAvailable ? "available" : "absent")"
     }
 
     package func text() -> String {
         var out = [summaryLine]
         guard iommuNode && openError == nil else { return out.joined(separator: "\n") }
         for i in ioctls {
-            let state = i.present ? "present" + (i.minSize.map { ", minimum size \($0)" } ?? "") : "absent (\(i.errno.name))"
-            out.append("  \(i.name.padding(toLength: 36, withPad: " ", startingAt: 0)) 0x\(String(i.request, radix: 16))  \(state)")
+            let size = i.minSize.map { ", minimum size \($0)" } ?? ""
+            let state = i.present ? "present" + size : "absent (\(i.errno.name))"
+            out.append("  \(i.name.padding(toLength: 36, withPad: " ", startingAt: 0)) "
+                + "0x\(String(i.request, radix: 16))  \(state)")
         }
         out.append("selftest mock (CONFIG_IOMMUFD_TEST): \(mockAvailable ? "yes" : "no")")
-        out.append("TSM uAPI: " + (tsmProfiles.isEmpty ? "none (no TSM ioctls answer: behaves as linux-7.2)" : "matches \(tsmProfiles.joined(separator: ", "))"))
-        out.append("vfio devices: " + (vfioDevices.isEmpty ? "none" : vfioDevices.map { "/dev/vfio/devices/" + $0 }.joined(separator: ", ")))
+        out.append("TSM uAPI: " + (tsmProfiles.isEmpty ? "none (no TSM ioctls answer: behaves as "
+            + "linux-7.2)" : "matches \(tsmProfiles.joined(separator: ", "))"))
+        let nodes = vfioDevices.map { "/dev/vfio/devices/" + $0 }.joined(separator: ", ")
+        out.append("vfio devices: " + (vfioDevices.isEmpty ? "none" : nodes))
         out.append("capabilities: " + (capabilities.isEmpty ? "none" : capabilities.sorted().joined(separator: ", ")))
         return out.joined(separator: "\n")
     }

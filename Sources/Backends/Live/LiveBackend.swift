@@ -34,12 +34,9 @@ package final class LiveBackend: Backend, CapabilityProviding {
     }
 
     package func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult {
-        let r: uc_result
-        if arg == nil {
-            r = uc_ioctl(fd, UInt(request), nil)
-        } else {
-            r = arg!.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
-        }
+        // The kernel writes the struct back in place; no argument is a NULL pointer.
+        let r = arg?.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
+            ?? uc_ioctl(fd, UInt(request), nil)
         if r.ret < 0 { return .fail(Errno(rawValue: r.err)) }
         // Some ioctls return a new fd (dma-buf export, fault queue via the
         // struct); a positive value that is a descriptor is tracked by the

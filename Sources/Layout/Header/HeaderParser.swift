@@ -65,7 +65,9 @@ package struct HeaderParser {
                 var body = String.UnicodeScalarView()
                 var j = i
                 while j < chars.count {
-                    if chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] == "\n" { j += 2; line += 1; body.append(" "); continue }
+                    if chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] == "\n" {
+                        j += 2; line += 1; body.append(" "); continue
+                    }
                     if chars[j] == "\n" { break }
                     if chars[j] == "/" && j + 1 < chars.count && chars[j + 1] == "*" {
                         j += 2
@@ -89,20 +91,24 @@ package struct HeaderParser {
             if isIdentStart(c) {
                 var j = i
                 while j < chars.count && isIdent(chars[j]) { j += 1 }
-                out.append(Token(kind: .ident, text: String(String.UnicodeScalarView(chars[i..<j])), line: line, doc: pendingDoc))
+                out.append(Token(kind: .ident, text: String(String.UnicodeScalarView(chars[i..<j])), line: line,
+                                 doc: pendingDoc))
                 pendingDoc = nil
                 i = j; continue
             }
             if CharacterSet.decimalDigits.contains(c) {
                 var j = i
                 while j < chars.count && (isIdent(chars[j]) || chars[j] == ".") { j += 1 }
-                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<j])), line: line, doc: pendingDoc))
+                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<j])), line: line,
+                                 doc: pendingDoc))
                 i = j; continue
             }
             if c == "\"" || c == "'" {
                 var j = i + 1
                 while j < chars.count && chars[j] != c { if chars[j] == "\\" { j += 1 }; j += 1 }
-                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<min(j + 1, chars.count)])), line: line, doc: nil))
+                out.append(Token(kind: .number,
+                                 text: String(String.UnicodeScalarView(chars[i..<min(j + 1, chars.count)])), line: line,
+                                 doc: nil))
                 i = j + 1; continue
             }
             // Two-character operators matter only inside expressions we keep as text.
@@ -201,7 +207,8 @@ package struct HeaderParser {
         var bodyStart = nameEnd
         if nameEnd < rest.endIndex && rest[nameEnd] == "(" {
             let close = rest[nameEnd...].firstIndex(of: ")") ?? rest.endIndex
-            params = rest[rest.index(after: nameEnd)..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            params = rest[rest.index(after: nameEnd)..<close].split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
             bodyStart = close < rest.endIndex ? rest.index(after: close) : close
         }
         let body = rest[bodyStart...].trimmingCharacters(in: .whitespaces)
@@ -228,11 +235,13 @@ package struct HeaderParser {
         var current: String?
         for l in lines {
             if let r = l.range(of: #"^@([A-Za-z0-9_]+)\s*:"#, options: .regularExpression) {
-                let name = String(l[l.index(after: r.lowerBound)..<r.upperBound].dropLast()).trimmingCharacters(in: .whitespaces)
+                let name = String(l[l.index(after: r.lowerBound)..<r.upperBound].dropLast())
+                    .trimmingCharacters(in: .whitespaces)
                 current = name
                 fieldDocs[name] = String(l[r.upperBound...]).trimmingCharacters(in: .whitespaces)
             } else if let c = current {
-                if l.trimmingCharacters(in: .whitespaces).isEmpty { current = nil } else { fieldDocs[c, default: ""] += " " + l.trimmingCharacters(in: .whitespaces) }
+                if l.trimmingCharacters(in: .whitespaces).isEmpty { current = nil } else { fieldDocs[c,
+                    default: ""] += " " + l.trimmingCharacters(in: .whitespaces) }
             }
         }
         var ioctl: String?
@@ -244,10 +253,10 @@ package struct HeaderParser {
     }
 
     mutating func parseRecord() throws -> RecordDecl {
-        let kw = next()!
+        guard let kw = next() else { throw fail("expected struct or union", nil) }
         let kind: RecordKind = kw.text == "union" ? .union : .struct
         var name: String?
-        if peek()?.kind == .ident { name = next()!.text }
+        if peek()?.kind == .ident { name = next()?.text }
         guard next()?.text == "{" else { throw fail("expected '{' after \(kw.text)", peek()) }
         var members: [MemberDecl] = []
         while let t = peek(), t.text != "}" {
@@ -258,12 +267,15 @@ package struct HeaderParser {
                 let (attrs, decls) = declaratorTail()
                 if decls.isEmpty {
                     members.append(MemberDecl(name: nil, type: nested.kind.rawValue, pointerDepth: 0, arrayDims: [],
-                                              bitWidth: nil, attributes: attrs, nested: nested, location: nested.location))
+                                              bitWidth: nil, attributes: attrs, nested: nested,
+                                              location: nested.location))
                 } else {
                     for d in decls {
-                        members.append(MemberDecl(name: d.name, type: nested.kind.rawValue + (nested.name.map { " " + $0 } ?? ""),
+                        members.append(MemberDecl(name: d.name,
+                                                  type: nested.kind.rawValue + (nested.name.map { " " + $0 } ?? ""),
                                                   pointerDepth: d.pointers, arrayDims: d.dims, bitWidth: d.bits,
-                                                  attributes: attrs + d.attrs, nested: nested, location: nested.location))
+                                                  attributes: attrs + d.attrs, nested: nested,
+                                                  location: nested.location))
                     }
                 }
                 continue
@@ -285,12 +297,18 @@ package struct HeaderParser {
         var attrs: [String] = []
         while let t = peek(), t.kind == .ident, HeaderParser.attributeMacros.contains(t.text) {
             pos += 1
-            if peek()?.text == "(" { attrs.append(t.text + HeaderParser.join(balancedParens())) } else { attrs.append(t.text) }
+            if peek()?.text == "(" {
+                attrs.append(t.text + HeaderParser.join(balancedParens()))
+            } else {
+                attrs.append(t.text)
+            }
         }
         return attrs
     }
 
-    struct Declarator { var name: String; var pointers: Int; var dims: [String]; var bits: String?; var attrs: [String] }
+    struct Declarator {
+        var name: String; var pointers: Int; var dims: [String]; var bits: String?; var attrs: [String]
+    }
 
     /// After a nested record body: `[attrs] [declarators] ;`.
     mutating func declaratorTail() -> ([String], [Declarator]) {
@@ -330,7 +348,12 @@ package struct HeaderParser {
                 if j < toks.count && toks[j].text == "(" {
                     var depth = 0
                     var group: [Token] = []
-                    while j < toks.count { group.append(toks[j]); if toks[j].text == "(" { depth += 1 }; if toks[j].text == ")" { depth -= 1; if depth == 0 { j += 1; break } }; j += 1 }
+                    while j < toks.count {
+                        group.append(toks[j])
+                        if toks[j].text == "(" { depth += 1 }
+                        if toks[j].text == ")" { depth -= 1; if depth == 0 { j += 1; break } }
+                        j += 1
+                    }
                     text += join(group)
                 }
                 d.attrs.append(text); i = j; continue
@@ -369,7 +392,9 @@ package struct HeaderParser {
         // `[`, `:` or attribute; everything before it (minus `*`) is the type.
         var nameIndex: Int?
         for (i, t) in head.enumerated() {
-            if t.text == "[" || t.text == ":" || (t.kind == .ident && HeaderParser.attributeMacros.contains(t.text)) { break }
+            if t.text == "[" || t.text == ":" || (t.kind == .ident && HeaderParser.attributeMacros.contains(t.text)) {
+                break
+            }
             if t.kind == .ident && !["const", "volatile"].contains(t.text) { nameIndex = i }
         }
         guard let nameIndex, nameIndex > 0 else { throw fail("cannot read member declaration", first) }
@@ -386,9 +411,9 @@ package struct HeaderParser {
     }
 
     mutating func parseEnum() throws -> EnumDecl {
-        let kw = next()!
+        guard let kw = next() else { throw fail("expected enum", nil) }
         var name: String?
-        if peek()?.kind == .ident { name = next()!.text }
+        if peek()?.kind == .ident { name = next()?.text }
         guard next()?.text == "{" else { throw fail("expected '{' after enum", kw) }
         var constants: [EnumConstantDecl] = []
         while let t = peek(), t.text != "}" {
@@ -408,7 +433,8 @@ package struct HeaderParser {
                     expr.append(e); pos += 1
                 }
             }
-            constants.append(EnumConstantDecl(name: t.text, expression: expr.isEmpty ? nil : HeaderParser.join(expr), location: loc(t)))
+            constants.append(EnumConstantDecl(name: t.text, expression: expr.isEmpty ? nil : HeaderParser.join(expr),
+                                              location: loc(t)))
         }
         guard next()?.text == "}" else { throw fail("unterminated enum", kw) }
         skipAttributesAndDeclarators()

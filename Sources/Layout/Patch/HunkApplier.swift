@@ -84,14 +84,16 @@ package enum HunkApplier {
 
         /// Nothing to say: placed where stated, exactly, nothing dropped.
         package var isPlain: Bool {
-            offset == 0 && match == .exact && dropped.isEmpty && blankLinesMissing == 0 && contextMissing == 0 && !reindented
+            offset == 0 && match == .exact && dropped.isEmpty && blankLinesMissing == 0 && contextMissing == 0
+                && !reindented
         }
     }
 
     /// Applies every hunk of `file` to `buffer` in order. Hunks cannot overlap
     /// or go backwards, so each search starts after the previous hunk. Added
     /// lines of archive copies are re-indented as C when `reindent` is set.
-    package static func apply(_ file: FileDiff, to buffer: inout Buffer, reindent: Bool = false) throws(Failure) -> [Placement] {
+    package static func apply(_ file: FileDiff, to buffer: inout Buffer,
+                              reindent: Bool = false) throws(Failure) -> [Placement] {
         var drift = 0
         var minPos = 0
         var placements: [Placement] = []
@@ -129,7 +131,8 @@ package enum HunkApplier {
 
     /// The failure for a hunk that fits nowhere: the first line that did not
     /// match where it was expected, and whether its result is already there.
-    static func failure(_ hunk: Hunk, number: Int, in lines: [String], near expected: Int, from minPos: Int) -> Failure {
+    static func failure(_ hunk: Hunk, number: Int, in lines: [String], near expected: Int,
+                        from minPos: Int) -> Failure {
         let squeezed = lines.map(squeeze)
         let at = min(max(expected, minPos), max(lines.count - 1, 0))
         var mismatch: HunkLine?
@@ -137,7 +140,8 @@ package enum HunkApplier {
         let reversed = hunk.reversed
         let already = reversed.changes && (hunk.lines + hunk.tail).contains { $0.kind == .add }
             && locate(reversed, in: lines, near: expected, from: minPos) != nil
-        return Failure(hunkNumber: number, header: hunk.header, line: expected + 1, alreadyApplied: already, firstMismatch: mismatch)
+        return Failure(hunkNumber: number, header: hunk.header, line: expected + 1, alreadyApplied: already,
+                       firstMismatch: mismatch)
     }
 
     static func squeeze(_ s: String) -> String { s.filter { !$0.isWhitespace } }
@@ -201,7 +205,8 @@ package enum HunkApplier {
         var a = Alignment()
         var j = p, old = 0, new = 0
         var lastTree: (text: String, removed: Bool)? = p > 0 && p <= lines.count ? (lines[p - 1], false) : nil
-        func same(_ k: Int, _ text: String) -> Bool { match == .exact ? lines[k] == text : squeezed[k] == squeeze(text) }
+        func same(_ k: Int,
+                  _ text: String) -> Bool { match == .exact ? lines[k] == text : squeezed[k] == squeeze(text) }
         /// The file line at or after j that equals `text`, past blank lines the copy dropped.
         func find(_ text: String) -> Int? {
             var k = j
@@ -212,7 +217,9 @@ package enum HunkApplier {
             }
             return nil
         }
-        func fits(_ k: Int, context: Bool) -> Bool { old + (k - j) < hunk.oldCount && (!context || new + (k - j) < hunk.newCount) }
+        func fits(_ k: Int, context: Bool) -> Bool {
+            old + (k - j) < hunk.oldCount && (!context || new + (k - j) < hunk.newCount)
+        }
         /// Blank file lines the copy dropped, up to line k. When the hunk just
         /// added lines ending in a blank one, the dropped blank stood before
         /// them (`ctx, blank, +x, +blank, ctx` is the usual shape), so it goes there.
@@ -238,7 +245,8 @@ package enum HunkApplier {
                     a.addedRuns.append(CIndent.Run(range: a.replacement.count..<a.replacement.count, before: lastTree))
                 }
                 a.replacement.append(item.text)
-                a.addedRuns[a.addedRuns.count - 1].range = a.addedRuns[a.addedRuns.count - 1].range.lowerBound..<a.replacement.count
+                let last = a.addedRuns.count - 1
+                a.addedRuns[last].range = a.addedRuns[last].range.lowerBound..<a.replacement.count
                 new += 1
             case .remove, .context:
                 let context = item.kind == .context
@@ -259,14 +267,17 @@ package enum HunkApplier {
             }
         }
         // Blank lines the copy dropped at the end of the hunk.
-        while match == .ignoringBlankLines, old < hunk.oldCount, new < hunk.newCount, j < lines.count, squeezed[j].isEmpty {
+        while match == .ignoringBlankLines, old < hunk.oldCount, new < hunk.newCount, j < lines.count,
+              squeezed[j].isEmpty {
             take(upTo: j + 1)
         }
         let missing = hunk.oldCount - old
         // A copy cut short may lack as much trailing context as it was cut
         // short by (as many old as new lines), nothing else: dropped reply
         // lines must be surplus to the counts.
-        guard missing == hunk.newCount - new, missing <= hunk.missingContextLines else { return .failure(Mismatch(item: nil)) }
+        guard missing == hunk.newCount - new, missing <= hunk.missingContextLines else {
+            return .failure(Mismatch(item: nil))
+        }
         a.contextMissing = missing
         a.span = j - p
         return .success(a)

@@ -14,7 +14,12 @@ package struct Compatibility {
         for r in patched.scope.records {
             guard let n = r.name else { continue }
             guard let old = base.scope.record(named: n) else { out.insert(n); continue }
-            let sig: (RecordDecl) -> String = { $0.leafMembers.map { "\($0.type)|\($0.pointerDepth)|\($0.name ?? "")|\($0.arrayDims)|\($0.attributes)" }.joined(separator: ";") + "\($0.attributes)" }
+            let sig: (RecordDecl) -> String = { r in
+                let members = r.leafMembers.map { m in
+                    "\(m.type)|\(m.pointerDepth)|\(m.name ?? "")|\(m.arrayDims)|\(m.attributes)"
+                }
+                return members.joined(separator: ";") + "\(r.attributes)"
+            }
             if sig(old) != sig(r) { out.insert(n) }
         }
         return out
@@ -33,7 +38,10 @@ package struct Compatibility {
         // One finding per change, listing the ABIs it shows on.
         var merged: [Finding] = []
         for f in out {
-            if let i = merged.firstIndex(where: { $0.rule == f.rule && $0.struct == f.struct && $0.field == f.field && $0.message == f.message }) {
+            let same = { (g: Finding) in
+                g.rule == f.rule && g.struct == f.struct && g.field == f.field && g.message == f.message
+            }
+            if let i = merged.firstIndex(where: same) {
                 merged[i].abi = [merged[i].abi, f.abi].compactMap { $0 }.joined(separator: ", ")
             } else { merged.append(f) }
         }
@@ -50,8 +58,10 @@ package struct Compatibility {
         for old in bl.structs {
             let loc = patched.scope.record(named: old.name)?.location
             guard let new = pl.layout(of: old.name) else {
-                out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, abi: pl.abi.name,
-                                   message: "struct \(old.name) was removed", location: base.scope.record(named: old.name)?.location))
+                out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                   abi: pl.abi.name,
+                                   message: "struct \(old.name) was removed",
+                                   location: base.scope.record(named: old.name)?.location))
                 continue
             }
             let oldDecl = base.scope.record(named: old.name)?.leafMembers ?? []
@@ -62,34 +72,49 @@ package struct Compatibility {
                     let ot = oldDecl.first { $0.name == of.name }, nt = newDecl.first { $0.name == of.name }
                     if nf.offset != of.offset {
                         incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' moved from offset \(of.offset) to \(nf.offset)", location: loc))
+                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                           field: of.name, abi: pl.abi.name,
+                                           message: "'\(of.name)' moved from offset \(of.offset) to \(nf.offset)",
+                                           location: loc))
                     } else if nf.size != of.size {
                         incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' changed size from \(of.size) to \(nf.size)", location: loc))
+                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                           field: of.name, abi: pl.abi.name,
+                                           message: "'\(of.name)' changed size from \(of.size) to \(nf.size)",
+                                           location: loc))
                     } else if let ot, let nt, ot.type != nt.type || ot.pointerDepth != nt.pointerDepth {
                         incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' changed type from \(ot.type) to \(nt.type)", location: loc))
+                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                           field: of.name, abi: pl.abi.name,
+                                           message: "'\(of.name)' changed type from \(ot.type) to \(nt.type)",
+                                           location: loc))
                     }
-                } else if let reuse = new.fields.first(where: { $0.offset == of.offset && $0.size == of.size && old.field($0.name) == nil }),
+                } else if let reuse = new.fields.first(where: { nf in
+                              nf.offset == of.offset && nf.size == of.size && old.field(nf.name) == nil
+                          }),
                           ProfileBuilder.isMustBeZero(of.name, doc: base.scope.record(named: old.name)?.doc) {
-                    out.append(Finding(rule: "reserved-put-to-use", severity: .info, struct: old.name, field: reuse.name, abi: pl.abi.name,
-                                       message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) (compatible if the kernel rejected non-zero values before)", location: loc))
+                    out.append(Finding(rule: "reserved-put-to-use", severity: .info, struct: old.name,
+                                       field: reuse.name, abi: pl.abi.name,
+                                       message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) "
+                                           + "(compatible if the kernel rejected non-zero "
+                                           + "values before)", location: loc))
                 } else {
                     incompatible = true
-                    out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, field: of.name, abi: pl.abi.name,
-                                       message: "'\(of.name)' (offset \(of.offset)) was removed or renamed", location: loc))
+                    out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                       field: of.name, abi: pl.abi.name,
+                                       message: "'\(of.name)' (offset \(of.offset)) was removed or renamed",
+                                       location: loc))
                 }
             }
             if new.size < old.size {
-                out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, abi: pl.abi.name,
+                out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
+                                   abi: pl.abi.name,
                                    message: "sizeof shrank from \(old.size) to \(new.size)", location: loc))
             } else if new.size > old.size && !incompatible {
                 let added = new.fields.filter { old.field($0.name) == nil && $0.offset >= old.size }.map(\.name)
                 out.append(Finding(rule: "struct-extended", severity: .info, struct: old.name, abi: pl.abi.name,
-                                   message: "grew from \(old.size) to \(new.size) bytes by appending \(added.joined(separator: ", ")) (compatible)", location: loc))
+                                   message: "grew from \(old.size) to \(new.size) bytes by appending "
+                                       + "\(added.joined(separator: ", ")) (compatible)", location: loc))
             }
         }
         return out
@@ -103,12 +128,15 @@ package struct Compatibility {
             let loc = patched.scope.ioctl(named: old.name)?.location
             guard let new = p.ioctl(old.name) else {
                 out.append(Finding(rule: "ioctl-number-changed", severity: .error, field: old.name,
-                                   message: "\(old.name) was removed", location: base.scope.ioctl(named: old.name)?.location))
+                                   message: "\(old.name) was removed",
+                                   location: base.scope.ioctl(named: old.name)?.location))
                 continue
             }
             if new.request != old.request {
-                out.append(Finding(rule: "ioctl-number-changed", severity: .error, struct: new.structName, field: old.name,
-                                   message: "\(old.name) changed from 0x\(String(old.request, radix: 16)) to 0x\(String(new.request, radix: 16))", location: loc))
+                out.append(Finding(rule: "ioctl-number-changed", severity: .error, struct: new.structName,
+                                   field: old.name,
+                                   message: "\(old.name) changed from 0x\(String(old.request, radix: 16)) to "
+                                       + "0x\(String(new.request, radix: 16))", location: loc))
             }
             if let os = old.structName, let ns = new.structName, os != ns {
                 out.append(Finding(rule: "ioctl-number-changed", severity: .error, struct: ns, field: old.name,
