@@ -14,7 +14,7 @@ package struct HeaderParser {
     }
 
     package static func parse(text: String, file: String) throws -> HeaderDecls {
-        var p = HeaderParser(tokens: tokenize(text), file: file)
+        var p = HeaderParser(tokens: HeaderTokenizer(text).tokens(), file: file)
         // vfio.h names each ioctl's struct in a comment (`IOCTL - _IOxx(..., struct X)`).
         p.noteDocLink(text)
         return try p.parseTopLevel()
@@ -29,99 +29,6 @@ package struct HeaderParser {
     var docLinks: [String: String] = [:]
 
     init(tokens: [Token], file: String) { self.tokens = tokens; self.file = file }
-
-    // MARK: tokenizer
-
-    static func tokenize(_ text: String) -> [Token] {
-        let chars = Array(text.unicodeScalars)
-        var out: [Token] = []
-        var i = 0, line = 1
-        var pendingDoc: String?
-        var atLineStart = true
-        func isIdentStart(_ c: Unicode.Scalar) -> Bool { c == "_" || CharacterSet.letters.contains(c) }
-        func isIdent(_ c: Unicode.Scalar) -> Bool { c == "_" || CharacterSet.alphanumerics.contains(c) }
-        while i < chars.count {
-            let c = chars[i]
-            if c == "\n" { line += 1; i += 1; atLineStart = true; continue }
-            if c == " " || c == "\t" || c == "\r" || c == "\u{0C}" { i += 1; continue }
-            if c == "/" && i + 1 < chars.count && chars[i + 1] == "*" {
-                var j = i + 2
-                var body = String.UnicodeScalarView()
-                while j + 1 < chars.count && !(chars[j] == "*" && chars[j + 1] == "/") {
-                    if chars[j] == "\n" { line += 1 }
-                    body.append(chars[j]); j += 1
-                }
-                pendingDoc = String(body)
-                i = min(j + 2, chars.count); continue
-            }
-            if c == "/" && i + 1 < chars.count && chars[i + 1] == "/" {
-                while i < chars.count && chars[i] != "\n" { i += 1 }
-                continue
-            }
-            if c == "#" && atLineStart {
-                // A directive runs to the end of the line, continuations joined;
-                // comments inside it are dropped.
-                let start = line
-                var body = String.UnicodeScalarView()
-                var j = i
-                while j < chars.count {
-                    if chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] == "\n" {
-                        j += 2; line += 1; body.append(" "); continue
-                    }
-                    if chars[j] == "\n" { break }
-                    if chars[j] == "/" && j + 1 < chars.count && chars[j + 1] == "*" {
-                        j += 2
-                        while j + 1 < chars.count && !(chars[j] == "*" && chars[j + 1] == "/") {
-                            if chars[j] == "\n" { line += 1 }
-                            j += 1
-                        }
-                        j += 2; body.append(" "); continue
-                    }
-                    if chars[j] == "/" && j + 1 < chars.count && chars[j + 1] == "/" {
-                        while j < chars.count && chars[j] != "\n" { j += 1 }
-                        break
-                    }
-                    body.append(chars[j]); j += 1
-                }
-                out.append(Token(kind: .directive, text: String(body), line: start, doc: pendingDoc))
-                pendingDoc = nil
-                i = j; continue
-            }
-            atLineStart = false
-            if isIdentStart(c) {
-                var j = i
-                while j < chars.count && isIdent(chars[j]) { j += 1 }
-                out.append(Token(kind: .ident, text: String(String.UnicodeScalarView(chars[i..<j])), line: line,
-                                 doc: pendingDoc))
-                pendingDoc = nil
-                i = j; continue
-            }
-            if CharacterSet.decimalDigits.contains(c) {
-                var j = i
-                while j < chars.count && (isIdent(chars[j]) || chars[j] == ".") { j += 1 }
-                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<j])), line: line,
-                                 doc: pendingDoc))
-                i = j; continue
-            }
-            if c == "\"" || c == "'" {
-                var j = i + 1
-                while j < chars.count && chars[j] != c { if chars[j] == "\\" { j += 1 }; j += 1 }
-                out.append(Token(kind: .number,
-                                 text: String(String.UnicodeScalarView(chars[i..<min(j + 1, chars.count)])), line: line,
-                                 doc: nil))
-                i = j + 1; continue
-            }
-            // Two-character operators matter only inside expressions we keep as text.
-            let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
-            if ["<<", ">>", "->", "==", "!=", "<=", ">=", "&&", "||"].contains(two) {
-                out.append(Token(kind: .punct, text: two, line: line, doc: nil)); i += 2; continue
-            }
-            out.append(Token(kind: .punct, text: String(c), line: line, doc: pendingDoc))
-            pendingDoc = nil
-            i += 1
-        }
-        return out
-    }
 
     // MARK: helpers
 

@@ -264,20 +264,11 @@ struct Parser {
     /// Because reply text may have used up the counts early, a hunk with bare
     /// lines also keeps the lines up to the next boundary as its `tail`.
     mutating func readHunk() throws {
-        let header = lines[i]
         let lineNo = i + 1
-        guard let h = Parser.parseHunkHeader(header) else {
-            throw InputError("line \(lineNo): cannot read hunk header '\(Parser.clip(header))'")
-        }
-        guard inFile, !cur.files.isEmpty else {
-            throw InputError("line \(lineNo): hunk header without a file header ('diff --git' or '---'/'+++') "
-                + "before it")
-        }
+        var hunk = try startHunk()
         let file = cur.files[cur.files.count - 1]
         let hunkNo = file.hunks.count + 1
-        var hunk = Hunk(oldStart: h.oldStart, oldCount: h.oldCount, newStart: h.newStart, newCount: h.newCount,
-                        section: h.section, lines: [], patchLine: lineNo)
-        var oldLeft = h.oldCount, newLeft = h.newCount
+        var oldLeft = hunk.oldCount, newLeft = hunk.newCount
         // No ` `-prefixed line so far: this may be a list-archive copy.
         var archiveCopy = true
         i += 1
@@ -326,14 +317,33 @@ struct Parser {
             i += 1
         }
         if i < lines.count, lines[i].hasPrefix("\\") { markNoNewline(&hunk); i += 1 }
-        if hunk.hasBareLines {
-            while i < lines.count, !isBoundary(i, archive: true) {
-                if let line = hunkLine(i) { hunk.tail.append(line) } else { markNoNewline(&hunk) }
-                i += 1
-            }
-        }
+        if hunk.hasBareLines { readTail(&hunk) }
         cur.files[cur.files.count - 1].hunks.append(hunk)
         justEndedHunk = hunk.tail.isEmpty
+    }
+
+    /// The hunk the header at line `i` opens, still without lines; it must follow a file header.
+    mutating func startHunk() throws -> Hunk {
+        let header = lines[i]
+        let lineNo = i + 1
+        guard let h = Parser.parseHunkHeader(header) else {
+            throw InputError("line \(lineNo): cannot read hunk header '\(Parser.clip(header))'")
+        }
+        guard inFile, !cur.files.isEmpty else {
+            throw InputError("line \(lineNo): hunk header without a file header ('diff --git' or '---'/'+++') "
+                + "before it")
+        }
+        return Hunk(oldStart: h.oldStart, oldCount: h.oldCount, newStart: h.newStart, newCount: h.newCount,
+                    section: h.section, lines: [], patchLine: lineNo)
+    }
+
+    /// The lines up to the next boundary, kept after a hunk with bare lines
+    /// (reply text may have used up its counts early).
+    mutating func readTail(_ hunk: inout Hunk) {
+        while i < lines.count, !isBoundary(i, archive: true) {
+            if let line = hunkLine(i) { hunk.tail.append(line) } else { markNoNewline(&hunk) }
+            i += 1
+        }
     }
 
     func markNoNewline(_ hunk: inout Hunk) {

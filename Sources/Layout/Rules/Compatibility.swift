@@ -59,62 +59,58 @@ package struct Compatibility {
             let loc = patched.scope.record(named: old.name)?.location
             guard let new = pl.layout(of: old.name) else {
                 out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                   abi: pl.abi.name,
-                                   message: "struct \(old.name) was removed",
+                                   abi: pl.abi.name, message: "struct \(old.name) was removed",
                                    location: base.scope.record(named: old.name)?.location))
                 continue
             }
-            let oldDecl = base.scope.record(named: old.name)?.leafMembers ?? []
-            let newDecl = patched.scope.record(named: old.name)?.leafMembers ?? []
-            var incompatible = false
-            for of in old.fields {
-                if let nf = new.field(of.name) {
-                    let ot = oldDecl.first { $0.name == of.name }, nt = newDecl.first { $0.name == of.name }
-                    if nf.offset != of.offset {
-                        incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                           field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' moved from offset \(of.offset) to \(nf.offset)",
-                                           location: loc))
-                    } else if nf.size != of.size {
-                        incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                           field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' changed size from \(of.size) to \(nf.size)",
-                                           location: loc))
-                    } else if let ot, let nt, ot.type != nt.type || ot.pointerDepth != nt.pointerDepth {
-                        incompatible = true
-                        out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                           field: of.name, abi: pl.abi.name,
-                                           message: "'\(of.name)' changed type from \(ot.type) to \(nt.type)",
-                                           location: loc))
-                    }
-                } else if let reuse = new.fields.first(where: { nf in
-                              nf.offset == of.offset && nf.size == of.size && old.field(nf.name) == nil
-                          }),
-                          ProfileBuilder.isMustBeZero(of.name, doc: base.scope.record(named: old.name)?.doc) {
-                    out.append(Finding(rule: "reserved-put-to-use", severity: .info, struct: old.name,
-                                       field: reuse.name, abi: pl.abi.name,
-                                       message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) "
-                                           + "(compatible if the kernel rejected non-zero "
-                                           + "values before)", location: loc))
-                } else {
-                    incompatible = true
-                    out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                       field: of.name, abi: pl.abi.name,
-                                       message: "'\(of.name)' (offset \(of.offset)) was removed or renamed",
-                                       location: loc))
-                }
-            }
+            let fields = fieldChanges(old, new, abi: pl.abi.name, location: loc)
+            out += fields
+            let incompatible = fields.contains { $0.rule == "struct-changed-incompatibly" }
             if new.size < old.size {
                 out.append(Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name,
-                                   abi: pl.abi.name,
-                                   message: "sizeof shrank from \(old.size) to \(new.size)", location: loc))
+                                   abi: pl.abi.name, message: "sizeof shrank from \(old.size) to \(new.size)",
+                                   location: loc))
             } else if new.size > old.size && !incompatible {
                 let added = new.fields.filter { old.field($0.name) == nil && $0.offset >= old.size }.map(\.name)
                 out.append(Finding(rule: "struct-extended", severity: .info, struct: old.name, abi: pl.abi.name,
                                    message: "grew from \(old.size) to \(new.size) bytes by appending "
                                        + "\(added.joined(separator: ", ")) (compatible)", location: loc))
+            }
+        }
+        return out
+    }
+
+    /// Each field of `old` in `new`: moved, resized, retyped, gone, or a
+    /// reserved field put to use.
+    func fieldChanges(_ old: StructLayout, _ new: StructLayout, abi: String, location: SourceLocation?) -> [Finding] {
+        let oldDecl = base.scope.record(named: old.name)?.leafMembers ?? []
+        let newDecl = patched.scope.record(named: old.name)?.leafMembers ?? []
+        func broken(_ field: String, _ message: String) -> Finding {
+            Finding(rule: "struct-changed-incompatibly", severity: .error, struct: old.name, field: field, abi: abi,
+                    message: message, location: location)
+        }
+        var out: [Finding] = []
+        for of in old.fields {
+            if let nf = new.field(of.name) {
+                let ot = oldDecl.first { $0.name == of.name }, nt = newDecl.first { $0.name == of.name }
+                if nf.offset != of.offset {
+                    out.append(broken(of.name, "'\(of.name)' moved from offset \(of.offset) to \(nf.offset)"))
+                } else if nf.size != of.size {
+                    out.append(broken(of.name, "'\(of.name)' changed size from \(of.size) to \(nf.size)"))
+                } else if let ot, let nt, ot.type != nt.type || ot.pointerDepth != nt.pointerDepth {
+                    out.append(broken(of.name, "'\(of.name)' changed type from \(ot.type) to \(nt.type)"))
+                }
+            } else if let reuse = new.fields.first(where: { nf in
+                          nf.offset == of.offset && nf.size == of.size && old.field(nf.name) == nil
+                      }),
+                      ProfileBuilder.isMustBeZero(of.name, doc: base.scope.record(named: old.name)?.doc) {
+                out.append(Finding(rule: "reserved-put-to-use", severity: .info, struct: old.name, field: reuse.name,
+                                   abi: abi,
+                                   message: "reserved '\(of.name)' became '\(reuse.name)' at offset \(of.offset) "
+                                       + "(compatible if the kernel rejected non-zero values before)",
+                                   location: location))
+            } else {
+                out.append(broken(of.name, "'\(of.name)' (offset \(of.offset)) was removed or renamed"))
             }
         }
         return out
