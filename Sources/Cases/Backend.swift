@@ -41,6 +41,7 @@ package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
 /// writes the same bytes.
 package final class UserMemory {
     package private(set) var buffers: [(base: UInt64, bytes: [UInt8])] = []
+    /// Simulated buffers get page-aligned addresses from here up, a guard page apart.
     private var nextBase: UInt64 = 0x7f00_0000_0000
     private var real: [UnsafeMutableRawPointer] = []
     package let isReal: Bool

@@ -25,7 +25,6 @@ package enum Fixed {
     package static let mockVirtId: UInt64 = 0x99
     package static let pciVirtId: UInt64 = 0x42
     package static let largeId: UInt64 = 0x7fff_fff0
-    package static let viommuTypeSelftest: UInt64 = 0xdead_beef
 }
 
 extension Profile {

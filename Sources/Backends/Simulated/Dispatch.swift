@@ -74,7 +74,7 @@ extension SimulatedKernel {
 
     func iommufdIoctl(_ ctx: IommufdContext, _ request: UInt64, _ arg: inout [UInt8]?,
                       _ mem: UserMemory) -> SyscallResult {
-        let nr = Int(request & 0xff)
+        let nr = Int(request & iocNrMask)
         // 1. Outside the table: VFIO compat handler; the argument is never read.
         if nr < iommufd.cmdBase || nr > tableEnd {
             if request == iommufd.getApiVersion { return .ok(0) }
@@ -153,6 +153,9 @@ extension SimulatedKernel {
         }
     }
 }
+
+/// _IOC_NRMASK: iommufd and vfio requests are `_IO(type, nr)`, so the rest is the type.
+let iocNrMask: UInt64 = 0xff
 
 /// The iommufd numbering facts the dispatcher uses, from the profile.
 struct IommufdNumbers {

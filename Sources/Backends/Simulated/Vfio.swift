@@ -104,8 +104,8 @@ let vfTokenSize = 16
 /// and the RFC's TSM_BIND/TSM_UNBIND when the profile has them (tsm-vfio-rfc).
 extension SimulatedKernel {
     func vfioIoctl(_ v: VfioFile, _ request: UInt64, _ arg: inout [UInt8]?, _ mem: UserMemory) -> SyscallResult {
-        guard request & ~0xff == vfio.type << 8 else { return .fail(.ENOTTY) }
-        let nr = Int(request & 0xff)
+        guard request & ~iocNrMask == vfio.type << 8 else { return .fail(.ENOTTY) }
+        let nr = Int(request & iocNrMask)
         let spec = vfio.table[nr]
         if case .bind(let f)? = spec?.handler { return vfioBind(f, spec?.minSize ?? f.size, v, &arg, mem) }
         // Before BIND_IOMMUFD every other ioctl is EINVAL, known or not.
