@@ -38,6 +38,28 @@ import Cases
         #expect(Call.Output.created(by: "IOMMU_TEST_CMD", profile: p).isEmpty)
     }
 
+    /// A buffer only ever goes into a field the profile calls a pointer.
+    @Test(arguments: allProfiles)
+    func buffersGoIntoPointerFields(_ name: String) throws {
+        let p = try profile(name)
+        for c in try Catalogue.cases(for: p) {
+            for call in c.before + [c.call] {
+                guard let s = p.ioctl(call.ioctl).flatMap({ p.structure($0.struct) }) else { continue }
+                for (field, v) in call.fields {
+                    if case .buffer = v { #expect(s.pointerFields.contains(field), "\(c.id): \(field)") }
+                }
+            }
+        }
+        for step in SetupStep.allCases {
+            for case .call(let call) in (try? step.actions(profile: p)) ?? [] {
+                guard let s = p.ioctl(call.ioctl).flatMap({ p.structure($0.struct) }) else { continue }
+                for (field, v) in call.fields {
+                    if case .buffer = v { #expect(s.pointerFields.contains(field), "setup \(step): \(field)") }
+                }
+            }
+        }
+    }
+
     @Test func flagMasksComeFromTheProfile() throws {
         var p = try profile("linux-7.2")
         #expect(try ids(p, "iommufd.ioas_map.flags.flags.bit").count == 29)
