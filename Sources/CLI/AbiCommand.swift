@@ -7,7 +7,8 @@ struct AbiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abi",
         abstract: "Check struct layouts, ioctl numbers and uAPI design rules on every Linux ABI.",
-        discussion: "Without --profile it says which known profiles the headers match. Exit 0 clean, 1 error findings or profile mismatch, 2 bad input.")
+        discussion: "Without --profile it says which known profiles the headers match. Exit 0 clean, 1 error findings "
+            + "or profile mismatch, 2 bad input.")
 
     @OptionGroup var headerOptions: HeaderOptions
     @OptionGroup var fixtureOptions: FixturesOption
@@ -19,9 +20,11 @@ struct AbiCommand: ParsableCommand {
 
     @Option(name: .long,
             help: "Compare against this version profile (a name in fixtures/profiles: linux-6.12, linux-7.2, ...).")
-    var profile: String?
+    var profile: ProfileName?
 
-    @Option(name: .long, help: "Apply a git format-patch file, an mbox of a series or a list-archive copy to the headers first and report what it adds or changes; repeat to apply several in order.")
+    @Option(name: .long,
+            help: ArgumentHelp("Apply a git format-patch file, an mbox of a series or a list-archive copy to the "
+                + "headers first and report what it adds or changes; repeat to apply several in order."))
     var patch: [String] = []
 
     @Option(name: .long, help: """
@@ -30,14 +33,18 @@ struct AbiCommand: ParsableCommand {
         """)
     var history: String?
 
-    @Option(name: .long, help: "Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout instead of checking.")
+    @Option(name: .long,
+            help: ArgumentHelp("Write a profile of the headers (LP64 = x86_64, ILP32 = i386) under this name to stdout "
+                + "instead of checking."))
     var dumpProfile: String?
 
     func run() throws {
-        let format = try formatOption.outputFormat()
+        let format = formatOption.format
         if let history { return try runHistory(history, format: format) }
-        let abis: [String]? = arch == "all" ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile, patches: patch,
+        let abis: [String]? = arch == "all"
+            ? nil : arch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let request = AbiCheck.Request(headers: try headerOptions.headerPath(), abis: abis, profile: profile?.name,
+                                       patches: patch,
                                        fixtures: fixtureOptions.fixtures)
         if let name = dumpProfile {
             try dump(name: name, request: request)
@@ -98,7 +105,8 @@ struct DumpProfileOptions: ParsableArguments {
 }
 
 struct RulesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rules", abstract: "List the uAPI design rules, why they matter and their source.")
+    static let configuration = CommandConfiguration(commandName: "rules", abstract: "List the uAPI design rules, why "
+        + "they matter and their source.")
 
     func run() throws {
         for r in Rule.all {

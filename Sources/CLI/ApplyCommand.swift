@@ -10,7 +10,8 @@ struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Apply patches (format-patch, mbox, list-archive copy) to a source tree and print the clean diff.",
-        discussion: "The tree is only read. Exit 0 when every hunk applied, 2 on a patch that does not apply or is not a patch.")
+        discussion: "The tree is only read. Exit 0 when every hunk applied, 2 on a patch that does not apply or is "
+            + "not a patch.")
 
     @Option(name: .long, help: "Source tree the patches apply to (a kernel checkout or unpacked linux-source).")
     var source: String
@@ -18,13 +19,15 @@ struct ApplyCommand: ParsableCommand {
     @Option(name: .long, help: "Patch file; repeat to apply several in order (a prerequisite, then the series).")
     var patch: [String] = []
 
-    @Option(name: .long, help: "Plant this bug from fixtures/kernel/bugs.json after the patches (see `vm --list-kernel-bugs`).")
+    @Option(name: .long,
+            help: "Plant this bug from fixtures/kernel/bugs.json after the patches (see `vm --list-kernel-bugs`).")
     var kernelBug: String?
 
     @Option(name: .long, help: "Write the diff here instead of stdout; notes go to stderr either way.")
     var diff: String?
 
-    @Option(name: .long, help: "Also write what was applied (notes, dropped reply lines, reconstructions, bug) as JSON here.")
+    @Option(name: .long,
+            help: "Also write what was applied (notes, dropped reply lines, reconstructions, bug) as JSON here.")
     var report: String?
 
     @OptionGroup var fixtureOptions: FixturesOption
@@ -50,10 +53,12 @@ struct ApplyCommand: ParsableCommand {
             "changed": t.changedPaths,
             "notes": t.application.notes,
             "dropped": t.application.dropped.map {
-                ["patch": $0.patchFile, "line": $0.patchLine, "file": $0.path, "hunk": $0.hunk, "text": $0.text] as [String: Any]
+                ["patch": $0.patchFile, "line": $0.patchLine, "file": $0.path, "hunk": $0.hunk,
+                 "text": $0.text] as [String: Any]
             },
             "reconstructs": t.reconstructs.map { ["ioctl": $0.ioctl, "patch": $0.patch] },
-            "kernel_bug": t.bug.map { ["name": $0.name, "summary": $0.summary, "caught_by": $0.caughtBy] as [String: Any] } ?? NSNull(),
+            "kernel_bug": t.bug.map { ["name": $0.name, "summary": $0.summary,
+                                       "caught_by": $0.caughtBy] as [String: Any] } ?? NSNull(),
         ]
     }
 }

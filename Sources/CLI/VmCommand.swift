@@ -15,9 +15,10 @@ struct VmCommand: ParsableCommand {
         commandName: "vm",
         abstract: "Boot a kernel in QEMU and run the live catalogue (sim+live differential by default) inside it.",
         discussion: """
-        Without --kernel or --patch it builds or reuses the default Linux 7.2 kernel with iommufd and its selftest mock. \
-        --patch builds 7.2 with the given patches (format-patch, mbox or list-archive copy; repeat for several, in order), \
-        probes it and runs the catalogue with the profile the probe matched. Everything after -- replaces the default run arguments.
+        Without --kernel or --patch it builds or reuses the default Linux 7.2 kernel with iommufd and its selftest \
+        mock. --patch builds 7.2 with the given patches (format-patch, mbox or list-archive copy; repeat for several, \
+        in order), probes it and runs the catalogue with the profile the probe matched. Everything after -- replaces \
+        the default run arguments.
         """)
 
     @Option(name: .long, help: "bzImage to boot (a maintainer's own kernel, with a patch applied).")
@@ -26,16 +27,19 @@ struct VmCommand: ParsableCommand {
     @Option(name: .long, help: "Build Linux 7.2 with this patch applied (repeat to apply several in order).")
     var patch: [String] = []
 
-    @Option(name: .long, help: "With --patch: also plant this bug (see --list-kernel-bugs) and check the named cases catch it.")
+    @Option(name: .long,
+            help: "With --patch: also plant this bug (see --list-kernel-bugs) and check the named cases catch it.")
     var kernelBug: String?
 
     @Flag(name: .long, help: "List the kernel bugs --kernel-bug can plant, with the cases that must catch each.")
     var listKernelBugs = false
 
-    @Option(name: .long, help: "Profile the catalogue runs with (default: tsm-v5; with --patch the one the probe matches).")
-    var profile: String?
+    @Option(name: .long,
+            help: "Profile the catalogue runs with (default: tsm-v5; with --patch the one the probe matches).")
+    var profile: RunProfile?
 
-    @Option(name: .long, help: "Only cases whose id matches this glob or contains this text (passed to the guest's run).")
+    @Option(name: .long,
+            help: "Only cases whose id matches this glob or contains this text (passed to the guest's run).")
     var filter: String?
 
     @Option(name: .long, help: "Folder for the guest's stdout, stderr, status, console log and reports.")
@@ -51,13 +55,17 @@ struct VmCommand: ParsableCommand {
 
     func run() throws {
         if listKernelBugs {
-            for b in try fixtureOptions.kernelBugs() { print("\(b.name)\t\(b.summary)\n\tcaught by: \(b.caughtBy.joined(separator: ", "))") }
+            for b in try fixtureOptions.kernelBugs() {
+                print("\(b.name)\t\(b.summary)\n\tcaught by: \(b.caughtBy.joined(separator: ", "))")
+            }
             return
         }
         let plan = try VmPlan(self)
         let image = try plan.kernelImage()
         let status = try plan.boot(image)
-        if let text = try? String(contentsOfFile: plan.outDir + "/stdout", encoding: .utf8) { print(text, terminator: "") }
+        if let text = try? String(contentsOfFile: plan.outDir + "/stdout", encoding: .utf8) {
+            print(text, terminator: "")
+        }
         var exitStatus = status
         if !patch.isEmpty { exitStatus = try plan.report(status: status) }
         if exitStatus != 0 { throw ExitCode(exitStatus) }
@@ -76,27 +84,33 @@ struct VmPlan {
         command = c
         guard c.timeout > 0 else { throw InputError("--timeout must be more than 0 seconds, got \(c.timeout)") }
         if c.kernel != nil && !c.patch.isEmpty { throw InputError("--kernel and --patch exclude each other") }
-        if c.kernelBug != nil && c.patch.isEmpty { throw InputError("--kernel-bug needs --patch (it is planted after the series)") }
+        if c.kernelBug != nil && c.patch.isEmpty {
+            throw InputError("--kernel-bug needs --patch (it is planted after the series)")
+        }
         for p in c.patch { _ = try PatchMode.read(patchFile: p) }
         bug = try c.kernelBug.map { try c.fixtureOptions.kernelBug(named: $0) }
         guard let fixtures = c.fixtureOptions.fixtures ?? ProfileStore.defaultFixtures() else {
             throw InputError("cannot find the uapi-conform source tree (fixtures/) for its VM scripts")
         }
-        if let p = c.profile, p != "auto" { _ = try c.fixtureOptions.load(p) }
+        try c.fixtureOptions.check(c.profile)
         root = (URL(fileURLWithPath: fixtures).standardizedFileURL.path as NSString).deletingLastPathComponent
         let cwd = FileManager.default.currentDirectoryPath
         outDir = URL(fileURLWithPath: c.out, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
-        me = URL(fileURLWithPath: CommandLine.arguments[0], relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
+        me = URL(fileURLWithPath: CommandLine.arguments[0],
+                 relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
         do { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) } catch {
             throw InputError("cannot create --out \(c.out): \(error.localizedDescription)")
         }
-        if let k = c.kernel, !FileManager.default.isReadableFile(atPath: k) { throw InputError("kernel image \(k) does not exist") }
+        if let k = c.kernel, !FileManager.default.isReadableFile(atPath: k) {
+            throw InputError("kernel image \(k) does not exist")
+        }
     }
 
     var scripts: String { root + "/scripts" }
     /// A patch given relative to where the user stands, as an absolute path.
     func absolute(_ p: String) -> String {
-        URL(fileURLWithPath: p, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/")).standardizedFileURL.path
+        URL(fileURLWithPath: p,
+            relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/")).standardizedFileURL.path
     }
 
     /// The kernel to boot: the user's, the lane's 7.2, or 7.2 with the patches.
@@ -123,8 +137,9 @@ struct VmPlan {
     func guestCommand() -> [String] {
         let results = ["--format", "ktap", "--json", outDir + "/results.json"]
         guard command.runArguments.isEmpty else { return [me] + command.runArguments }
-        let profile = command.profile ?? (command.patch.isEmpty ? "tsm-v5" : "auto")
-        var run = ["run", "--backend", "sim+live", "--allow-destructive", "--fail-nth", "--profile", profile] + results
+        let profile = command.profile?.description ?? (command.patch.isEmpty ? ProfileName.default.name : "auto")
+        var run = ["run", "--backend", "sim+live", "--allow-destructive", "--fail-nth", "--profile", profile]
+            + results
         if let f = command.filter { run += ["--filter", f] }
         guard !command.patch.isEmpty else { return [me] + run }
         for n in notes() { run += ["--note", n] }
@@ -165,11 +180,13 @@ struct VmPlan {
         for d in dropped { lines.append("  \(d["patch"] ?? ""):\(d["line"] ?? ""): \(d["text"] ?? "")") }
         let probe = readJSON(outDir + "/probe.json")
         let tsm = probe?["tsm_profiles"] as? [String] ?? []
-        lines.append("probe: kernel \(probe?["release"] ?? "?"), TSM uAPI " + (tsm.isEmpty ? "none" : "matches " + tsm.joined(separator: ", ")))
+        lines.append("probe: kernel \(probe?["release"] ?? "?"), "
+            + "TSM uAPI " + (tsm.isEmpty ? "none" : "matches " + tsm.joined(separator: ", ")))
         lines += notes()
         let results = readJSON(outDir + "/results.json")
         let cases = results?["results"] as? [[String: Any]] ?? []
-        for (ioctl, prefix) in [("IOMMU_VDEVICE_TSM_REQ", "iommufd.vdevice_tsm_req."), ("IOMMU_VDEVICE_TSM_OP", "iommufd.vdevice_tsm_op.")] {
+        for (ioctl, prefix) in [("IOMMU_VDEVICE_TSM_REQ", "iommufd.vdevice_tsm_req."),
+                                ("IOMMU_VDEVICE_TSM_OP", "iommufd.vdevice_tsm_op.")] {
             let mine = cases.filter { ($0["id"] as? String)?.hasPrefix(prefix) == true }
             let by = Dictionary(grouping: mine) { $0["status"] as? String ?? "" }.mapValues(\.count)
             let pass = by[CaseStatus.pass.rawValue] ?? 0, fail = by[CaseStatus.fail.rawValue] ?? 0
@@ -178,12 +195,15 @@ struct VmPlan {
         }
         var exit = status
         if let b = bug {
-            let failed = Set(cases.filter { $0["status"] as? String == CaseStatus.fail.rawValue }.compactMap { $0["id"] as? String })
+            let failedCases = cases.filter { $0["status"] as? String == CaseStatus.fail.rawValue }
+            let failed = Set(failedCases.compactMap { $0["id"] as? String })
             let missed = b.caughtBy.filter { !failed.contains($0) }
             let caught = status == 1 && missed.isEmpty
+            let why = missed.isEmpty ? " (run status \(status))" : ": \(missed.joined(separator: ", ")) did not fail"
             lines.append(caught ? "kernel bug \(b.name): caught (\(b.caughtBy.joined(separator: ", ")) failed)"
-                                : "kernel bug \(b.name): NOT caught" + (missed.isEmpty ? " (run status \(status))" : ": \(missed.joined(separator: ", ")) did not fail"))
-            try? (caught ? "caught\n" : "missed\n").write(toFile: outDir + "/kernel-bug-verdict", atomically: true, encoding: .utf8)
+                                : "kernel bug \(b.name): NOT caught" + why)
+            try? (caught ? "caught\n" : "missed\n").write(toFile: outDir + "/kernel-bug-verdict", atomically: true,
+                                                          encoding: .utf8)
             exit = caught ? 1 : 3
         }
         let text = lines.joined(separator: "\n") + "\n"

@@ -24,14 +24,15 @@ extension Backend {
 /// Return value or errno, as the C shim captures them.
 package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
     package var value: Int
-    package var errno: Int32
+    /// Meaningful only when `failed`; `Errno(rawValue: 0)` on success.
+    package var errno: Errno
 
-    package init(value: Int, errno: Int32) { self.value = value; self.errno = errno }
-    package static func ok(_ v: Int = 0) -> SyscallResult { SyscallResult(value: v, errno: 0) }
-    package static func fail(_ e: Int32) -> SyscallResult { SyscallResult(value: -1, errno: e) }
+    package init(value: Int, errno: Errno) { self.value = value; self.errno = errno }
+    package static func ok(_ v: Int = 0) -> SyscallResult { SyscallResult(value: v, errno: Errno(rawValue: 0)) }
+    package static func fail(_ e: Errno) -> SyscallResult { SyscallResult(value: -1, errno: e) }
 
     package var failed: Bool { value < 0 }
-    package var description: String { failed ? Errno.name(errno) : "OK(\(value))" }
+    package var description: String { failed ? errno.name : "OK(\(value))" }
 }
 
 /// User buffers a case hands to the kernel through `*_uptr` fields. The
@@ -40,6 +41,7 @@ package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
 /// writes the same bytes.
 package final class UserMemory {
     package private(set) var buffers: [(base: UInt64, bytes: [UInt8])] = []
+    /// Simulated buffers get page-aligned addresses from here up, a guard page apart.
     private var nextBase: UInt64 = 0x7f00_0000_0000
     private var real: [UnsafeMutableRawPointer] = []
     package let isReal: Bool
@@ -72,7 +74,9 @@ package final class UserMemory {
 
     /// Index of the buffer holding [addr, addr+count), if one does.
     private func owner(_ addr: UInt64, _ count: Int) -> Int? {
-        buffers.indices.first { addr >= buffers[$0].base && addr + UInt64(count) <= buffers[$0].base + UInt64(buffers[$0].bytes.count) }
+        buffers.indices.first { i in
+            addr >= buffers[i].base && addr + UInt64(count) <= buffers[i].base + UInt64(buffers[i].bytes.count)
+        }
     }
 
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
@@ -102,19 +106,39 @@ package final class UserMemory {
     }
 }
 
-/// Linux errno numbers (asm-generic; the ones the contract uses).
-package enum Errno {
-    package static let EPERM: Int32 = 1, ENOENT: Int32 = 2, EINTR: Int32 = 4, EIO: Int32 = 5, ENXIO: Int32 = 6
-    package static let E2BIG: Int32 = 7, EBADF: Int32 = 9, ENOMEM: Int32 = 12, EACCES: Int32 = 13, EFAULT: Int32 = 14
-    package static let EBUSY: Int32 = 16, EEXIST: Int32 = 17, ENODEV: Int32 = 19, EINVAL: Int32 = 22, ENOSPC: Int32 = 28
-    package static let ENOTTY: Int32 = 25, ERANGE: Int32 = 34, EMSGSIZE: Int32 = 90, EOPNOTSUPP: Int32 = 95
-    package static let EADDRINUSE: Int32 = 98, EOVERFLOW: Int32 = 75, EBADFD: Int32 = 77
+/// A Linux errno value (asm-generic numbering), like swift-system's `Errno`:
+/// a typed wrapper so an errno cannot be mixed up with a return value or a
+/// file descriptor. Unknown values are representable (a live kernel may
+/// answer anything) and spell as `errno N`.
+package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
 
-    package static let names: [Int32: String] = [
-        1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 9: "EBADF", 12: "ENOMEM",
-        13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 25: "ENOTTY",
-        28: "ENOSPC", 34: "ERANGE", 75: "EOVERFLOW", 77: "EBADFD", 90: "EMSGSIZE", 95: "EOPNOTSUPP", 98: "EADDRINUSE",
+    package static let EPERM = Errno(rawValue: 1), ENOENT = Errno(rawValue: 2), EINTR = Errno(rawValue: 4)
+    package static let EIO = Errno(rawValue: 5), ENXIO = Errno(rawValue: 6), E2BIG = Errno(rawValue: 7)
+    package static let EBADF = Errno(rawValue: 9), ENOMEM = Errno(rawValue: 12), EACCES = Errno(rawValue: 13)
+    package static let EFAULT = Errno(rawValue: 14), EBUSY = Errno(rawValue: 16), EEXIST = Errno(rawValue: 17)
+    package static let ENODEV = Errno(rawValue: 19), EINVAL = Errno(rawValue: 22), ENOTTY = Errno(rawValue: 25)
+    package static let ENOSPC = Errno(rawValue: 28), ERANGE = Errno(rawValue: 34), EOVERFLOW = Errno(rawValue: 75)
+    package static let EBADFD = Errno(rawValue: 77), EMSGSIZE = Errno(rawValue: 90), EOPNOTSUPP = Errno(rawValue: 95)
+    package static let EADDRINUSE = Errno(rawValue: 98)
+
+    /// The spelling of every static member above, as reports print it.
+    package static let known: [Errno: String] = [
+        .EPERM: "EPERM", .ENOENT: "ENOENT", .EINTR: "EINTR", .EIO: "EIO", .ENXIO: "ENXIO", .E2BIG: "E2BIG",
+        .EBADF: "EBADF", .ENOMEM: "ENOMEM", .EACCES: "EACCES", .EFAULT: "EFAULT", .EBUSY: "EBUSY", .EEXIST: "EEXIST",
+        .ENODEV: "ENODEV", .EINVAL: "EINVAL", .ENOTTY: "ENOTTY", .ENOSPC: "ENOSPC", .ERANGE: "ERANGE",
+        .EOVERFLOW: "EOVERFLOW", .EBADFD: "EBADFD", .EMSGSIZE: "EMSGSIZE", .EOPNOTSUPP: "EOPNOTSUPP",
+        .EADDRINUSE: "EADDRINUSE",
     ]
-    package static func name(_ e: Int32) -> String { names[e] ?? "errno \(e)" }
-    package static func number(_ name: String) -> Int32? { names.first { $0.value == name }?.key }
+
+    /// "EINVAL", or "errno 123" for a value the table does not name.
+    package var name: String { Errno.known[self] ?? "errno \(rawValue)" }
+    package var description: String { name }
+
+    /// The errno spelt `name` ("EINVAL"); nil for a name the table lacks.
+    package init?(name: String) {
+        guard let e = Errno.known.first(where: { $0.value == name })?.key else { return nil }
+        self = e
+    }
 }

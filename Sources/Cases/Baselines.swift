@@ -8,12 +8,17 @@ package struct Baseline: Sendable {
     package var fields: [String: FieldValue]
     package var target: CallTarget = .iommufd
     package var expect: Outcome = .ok
-    package var outputs: [Call.Output] = []
+    /// What the call creates; nil = what the profile's struct says it creates
+    /// (`Call.Output.created`).
+    package var outputs: [Call.Output]?
     package var consumes: String?
     /// Out-of-range enum values: field → errno.
     package var enumExpect: [String: Outcome] = [:]
-    /// Id fields: field → (unknown id, wrong-type object and its result).
+    /// Id fields (the profile's `id_fields`) whose result differs from the
+    /// rule for their object type (`IdRule.forObject`).
     package var ids: [String: IdRule] = [:]
+    /// Id fields that get no id cases, each for a reason given where it is set.
+    package var noIdCases: Set<String> = []
     /// Only size cases (the selftest command).
     package var sizeOnly = false
     package var reference: String
@@ -25,15 +30,39 @@ package struct Baseline: Sendable {
         package var wrongRef: String?
         package var wrongType: Outcome
         package var extraSetup: [SetupStep]
-        package init(unknown: Outcome = .ENOENT, wrongRef: String? = "ioas", wrongType: Outcome = .ENOENT, extraSetup: [SetupStep] = []) {
+        package init(unknown: Outcome = .ENOENT, wrongRef: String? = "ioas", wrongType: Outcome = .ENOENT,
+                     extraSetup: [SetupStep] = []) {
             self.unknown = unknown; self.wrongRef = wrongRef; self.wrongType = wrongType; self.extraSetup = extraSetup
         }
         /// An IOAS field: the wrong-type object is a fault queue.
         package static let ioas = IdRule(wrongRef: "fault", extraSetup: [.fault])
+
+        /// The rule for a field naming an object of `type` (profile `id_fields`):
+        /// unknown → ENOENT; an IOAS field is given a fault queue, one that
+        /// takes any object (IOMMU_DESTROY) has no wrong type, others an IOAS.
+        package static func forObject(_ type: String) -> IdRule {
+            switch type {
+            case "ioas": return .ioas
+            case "any": return IdRule(wrongRef: nil)
+            default: return IdRule()
+            }
+        }
     }
 
-    package func call(_ fields: [String: FieldValue]? = nil) -> Call {
-        Call(ioctl, fields ?? self.fields, target: target, expect: expect, consumes: consumes, outputs: outputs)
+    package func call(_ fields: [String: FieldValue]? = nil, profile: Profile) -> Call {
+        let outs = outputs ?? Call.Output.created(by: ioctl, profile: profile)
+        return Call(ioctl, fields ?? self.fields, target: target, expect: expect, consumes: consumes, outputs: outs)
+    }
+}
+
+/// Sizes of the buffers TSM requests carry in the catalogue.
+package enum TsmBuffers {
+    package static let request = 16, response = 64
+
+    /// req/resp lengths and buffers of a TSM request.
+    package static var fields: [String: FieldValue] {
+        ["req_len": .int(UInt64(request)), "req_uptr": .buffer(request),
+         "resp_len": .int(UInt64(response)), "resp_uptr": .buffer(response)]
     }
 }
 
@@ -42,112 +71,194 @@ package enum Baselines {
     static let r = FieldValue.ref
     static let C = "iommufd-contract.md §4"
     static let V = "vfio-contract.md"
+    static let H = "tsm-uapi-history.md "
 
-    /// The baseline table for `profile` (ioctls it lacks are dropped later).
-    package static func table(for profile: Profile) -> [Baseline] {
-        var t: [Baseline] = [
-            Baseline(ioctl: "IOMMU_DESTROY", setup: [.ioas], fields: ["id": r("ioas")], consumes: "ioas",
-                     ids: ["id": .init(wrongRef: nil)], reference: C + " (0x80); §2.9"),
-            Baseline(ioctl: "IOMMU_IOAS_ALLOC", setup: [], fields: [:], outputs: [.init("out_ioas_id", .object)], reference: C + " (0x81)"),
-            Baseline(ioctl: "IOMMU_IOAS_ALLOW_IOVAS", setup: [.ioas], fields: ["ioas_id": r("ioas"), "num_iovas": i(0)],
-                     ids: ["ioas_id": .ioas], reference: C + " (0x82)"),
-            Baseline(ioctl: "IOMMU_IOAS_COPY", setup: [.ioas, .map],
-                     fields: ["flags": i(6), "dst_ioas_id": r("ioas"), "src_ioas_id": r("ioas"), "length": i(Fixed.page), "src_iova": i(Fixed.iova)],
-                     ids: ["dst_ioas_id": .ioas, "src_ioas_id": .ioas], reference: C + " (0x83)"),
-            Baseline(ioctl: "IOMMU_IOAS_IOVA_RANGES", setup: [.ioas], fields: ["ioas_id": r("ioas"), "num_iovas": i(4), "allowed_iovas": .buffer(64)],
-                     ids: ["ioas_id": .ioas], reference: C + " (0x84)"),
-            Baseline(ioctl: "IOMMU_IOAS_MAP", setup: [.ioas],
-                     fields: ["flags": i(7), "ioas_id": r("ioas"), "user_va": .buffer(Int(Fixed.page)), "length": i(Fixed.page), "iova": i(Fixed.iova)],
-                     ids: ["ioas_id": .ioas], reference: C + " (0x85)"),
-            Baseline(ioctl: "IOMMU_IOAS_MAP_FILE", setup: [.ioas],
-                     fields: ["flags": i(7), "ioas_id": r("ioas"), "fd": .neg(-1), "length": i(Fixed.page), "iova": i(Fixed.iova)],
-                     expect: .EBADF, ids: ["ioas_id": .ioas], reference: C + " (0x8f): IOAS lookup before the fd"),
-            Baseline(ioctl: "IOMMU_IOAS_UNMAP", setup: [.ioas, .map], fields: ["ioas_id": r("ioas"), "iova": i(Fixed.iova), "length": i(Fixed.page)],
-                     ids: ["ioas_id": .ioas], reference: C + " (0x86)"),
-            Baseline(ioctl: "IOMMU_OPTION", setup: [.ioas], fields: ["option_id": i(1), "op": i(1), "object_id": r("ioas")],
-                     enumExpect: ["option_id": .EOPNOTSUPP, "op": .EOPNOTSUPP], ids: ["object_id": .ioas], reference: C + " (0x87)"),
-            Baseline(ioctl: "IOMMU_VFIO_IOAS", setup: [.ioas], fields: ["ioas_id": r("ioas"), "op": i(1)],
-                     enumExpect: ["op": .EOPNOTSUPP], ids: ["ioas_id": .ioas], reference: C + " (0x88)"),
-            Baseline(ioctl: "IOMMU_HWPT_ALLOC", setup: [.idev], fields: ["dev_id": r("idev"), "pt_id": r("ioas")],
-                     outputs: [.init("out_hwpt_id", .object)], enumExpect: ["data_type": .EINVAL],
-                     ids: ["dev_id": .init(), "pt_id": .init(unknown: .EINVAL, wrongRef: "idev", wrongType: .EINVAL)],
-                     reference: C + " (0x89); §5.2 pt_id → EINVAL"),
-            Baseline(ioctl: "IOMMU_GET_HW_INFO", setup: [.idev], fields: ["dev_id": r("idev")], ids: ["dev_id": .init()], reference: C + " (0x8a)"),
-            Baseline(ioctl: "IOMMU_HWPT_SET_DIRTY_TRACKING", setup: [.dirtyHwpt], fields: ["hwpt_id": r("dirty_hwpt")],
-                     ids: ["hwpt_id": .init()], reference: C + " (0x8b)"),
-            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.dirtyHwpt],
-                     fields: ["hwpt_id": r("dirty_hwpt"), "iova": i(Fixed.iova), "length": i(Fixed.page * 8), "page_size": i(Fixed.page), "data": .buffer(8)],
-                     ids: ["hwpt_id": .init()], reference: C + " (0x8c)"),
-            // An empty array of the selftest type: the kernel still looks the id
-            // up and checks the type, then the mock accepts it (7.2 selftest.c).
-            Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu], fields: ["hwpt_id": r("viommu"), "data_type": i(0xdead_beef), "entry_num": i(0), "entry_len": i(12), "data_uptr": .buffer(12)],
-                     ids: ["hwpt_id": .init(wrongType: .EINVAL)], reference: C + " (0x8d); §5.2"),
-            Baseline(ioctl: "IOMMU_FAULT_QUEUE_ALLOC", setup: [], fields: [:],
-                     outputs: [.init("out_fault_id", .object), .init("out_fault_fd", .fd)], reference: C + " (0x8e)"),
-            Baseline(ioctl: "IOMMU_VIOMMU_ALLOC", setup: [.hwpt], fields: ["type": i(Fixed.viommuTypeSelftest), "dev_id": r("idev"), "hwpt_id": r("hwpt")],
-                     outputs: [.init("out_viommu_id", .object)], enumExpect: ["type": .EOPNOTSUPP],
-                     ids: ["dev_id": .init(), "hwpt_id": .init()], reference: C + " (0x90)"),
-            Baseline(ioctl: "IOMMU_VDEVICE_ALLOC", setup: [.viommu], fields: ["viommu_id": r("viommu"), "dev_id": r("idev"), "virt_id": i(Fixed.mockVirtId)],
-                     outputs: [.init("out_vdevice_id", .object)], ids: ["viommu_id": .init(), "dev_id": .init()], reference: C + " (0x91)"),
-            Baseline(ioctl: "IOMMU_IOAS_CHANGE_PROCESS", setup: [], fields: [:], reference: C + " (0x92)"),
-            Baseline(ioctl: "IOMMU_VEVENTQ_ALLOC", setup: [.viommu], fields: ["viommu_id": r("viommu"), "type": i(0xbeef_beef), "veventq_depth": i(2)],
-                     outputs: [.init("out_veventq_id", .object), .init("out_veventq_fd", .fd)], ids: ["viommu_id": .init()], reference: C + " (0x93)"),
-            Baseline(ioctl: "IOMMU_HW_QUEUE_ALLOC", setup: [.viommu, .map],
-                     fields: ["viommu_id": r("viommu"), "type": i(0xdead_beef), "index": i(0), "nesting_parent_iova": i(Fixed.iova), "length": i(Fixed.page)],
-                     outputs: [.init("out_hw_queue_id", .object)], enumExpect: ["type": .EOPNOTSUPP], ids: ["viommu_id": .init()], reference: C + " (0x94)"),
-            Baseline(ioctl: "IOMMU_TEST_CMD", setup: [], fields: ["op": i(0)], expect: .EOPNOTSUPP, sizeOnly: true,
-                     reference: "iommufd-contract.md §7 (unknown op → EOPNOTSUPP)"),
-            // VFIO device fd (vfio0): every ioctl but BIND needs a bound device (vfio §2).
-            Baseline(ioctl: "VFIO_DEVICE_GET_INFO", setup: [.pciIdev], fields: [:], target: .vfio, reference: V + " §5"),
-            Baseline(ioctl: "VFIO_DEVICE_GET_REGION_INFO", setup: [.pciIdev], fields: ["index": i(0)], target: .vfio,
-                     enumExpect: ["index": .EINVAL], reference: V + " §5"),
-            Baseline(ioctl: "VFIO_DEVICE_FEATURE", setup: [.pciIdev], fields: ["flags": i(0x40000 | 0x10000 | 11)], target: .vfio,
-                     reference: V + " §4 (PROBE of DMA_BUF → 0)"),
-            Baseline(ioctl: "VFIO_DEVICE_BIND_IOMMUFD", setup: [.ioas, .vfio], fields: ["iommufd": r("iommufd")], target: .vfio,
-                     reference: V + " §3"),
-            Baseline(ioctl: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", setup: [.ioas, .pciIdev], fields: ["pt_id": r("ioas")], target: .vfio,
-                     ids: ["pt_id": .init(unknown: .ENOENT, wrongRef: "pci_idev", wrongType: .EINVAL)], reference: V + " §3"),
-            Baseline(ioctl: "VFIO_DEVICE_DETACH_IOMMUFD_PT", setup: [.pciAttach], fields: [:], target: .vfio, reference: V + " §3"),
-            // Yilun's RFC (tsm-vfio-rfc only; dropped elsewhere by the filter below): argsz/flags
-            // convention, no tail check (the handler copies minsz and never reads pad).
-            Baseline(ioctl: "VFIO_DEVICE_TSM_BIND", setup: [.pciVdevice], fields: ["vdevice_id": r("pci_vdevice")], target: .vfio,
-                     ids: ["vdevice_id": .init()], reference: "tsm-uapi-history.md §5 (VFIO validation); seed 000"),
-            Baseline(ioctl: "VFIO_DEVICE_TSM_UNBIND", setup: [.pciIdev], fields: [:], target: .vfio,
-                     reference: "tsm-uapi-history.md §5 (unbind of an unbound device → 0); seed 001"),
-        ]
-        let H = "tsm-uapi-history.md "
-        switch profile.name {
-        case "tsm-v2":
-            t.append(Baseline(ioctl: "IOMMU_VDEVICE_TSM_OP", setup: [.vdevice], fields: ["op": i(1), "vdevice_id": r("vdevice")],
-                              expect: .ENODEV, enumExpect: ["op": .ENODEV], ids: ["vdevice_id": .init()],
-                              reference: H + "§8 (no KVM → ENODEV before the op check)"))
-            t.append(Baseline(ioctl: "IOMMU_VDEVICE_TSM_GUEST_REQUEST", setup: [.pciVdevice],
-                              fields: ["vdevice_id": r("pci_vdevice"), "scope": i(0), "req_len": i(16), "req_uptr": .buffer(16),
-                                       "resp_len": i(64), "resp_uptr": .buffer(64)],
-                              expect: .ENXIO, enumExpect: ["scope": .EINVAL], ids: ["vdevice_id": .init()],
-                              reference: H + "§8 (unbound → ENXIO; scope > 1 → EINVAL)"))
-        case "tsm-v5", "tsm-post-v5":
-            t.append(Baseline(ioctl: "IOMMU_VDEVICE_TSM_OP", setup: [.pciVdevice], fields: ["type": i(1), "vdevice_id": r("pci_vdevice")],
-                              enumExpect: ["type": .EINVAL], ids: ["vdevice_id": .init()], reference: H + "§10 (TSM_OP handler order)"))
-            if profile.name == "tsm-v5" {
-                t.append(Baseline(ioctl: "IOMMU_VDEVICE_TSM_REQ", setup: [.boundVdevice],
-                                  fields: ["vdevice_id": r("bound_vdevice"), "scope": i(0), "req_len": i(16), "req_uptr": .buffer(16),
-                                           "resp_len": i(64), "resp_uptr": .buffer(64)],
-                                  expect: .okAny, enumExpect: ["scope": .EINVAL], ids: ["vdevice_id": .init()],
-                                  reference: H + "§10; seed 003 lines 96-120"))
-            } else {
-                t.append(Baseline(ioctl: "IOMMU_VDEVICE_TSM_REQ", setup: [.boundVdevice],
-                                  fields: ["vdevice_id": r("bound_vdevice"), "op": i(3), "tvm_arch": i(PostV5.arch),
-                                           "req_len": i(16), "req_uptr": .buffer(16), "resp_len": i(64), "resp_uptr": .buffer(64)],
-                                  expect: .okAny, enumExpect: ["op": .EINVAL, "tvm_arch": .EINVAL], ids: ["vdevice_id": .init()],
-                                  reference: H + "§11"))
-            }
-        default: break
-        }
-        t += tsmVariants(for: profile)
-        return t.filter { profile.ioctl($0.ioctl) != nil }
+    /// The baseline table for `profile`, family by family; ioctls the profile
+    /// lacks are dropped.
+    package static func table(for p: Profile) throws -> [Baseline] {
+        let t = try ioas(p) + hwpt(p) + viommu(p) + selftest() + vfio(p) + tsm(p) + tsmVariants(p)
+        return t.filter { p.ioctl($0.ioctl) != nil }
     }
 
+    /// IOAS ioctls (0x80-0x88, 0x8f).
+    static func ioas(_ p: Profile) throws -> [Baseline] {
+        let map = try p.constants("IOMMU_IOAS_MAP_FIXED_IOVA", "IOMMU_IOAS_MAP_READABLE", "IOMMU_IOAS_MAP_WRITEABLE")
+        let copy = try p.constants("IOMMU_IOAS_MAP_READABLE", "IOMMU_IOAS_MAP_WRITEABLE")
+        let page = Fixed.page, iova = Fixed.iova
+        return [
+            Baseline(ioctl: "IOMMU_DESTROY", setup: [.ioas], fields: ["id": r("ioas")], consumes: "ioas",
+                     reference: C + " (0x80); §2.9"),
+            Baseline(ioctl: "IOMMU_IOAS_ALLOC", setup: [], fields: [:], reference: C + " (0x81)"),
+            Baseline(ioctl: "IOMMU_IOAS_ALLOW_IOVAS", setup: [.ioas], fields: ["ioas_id": r("ioas"), "num_iovas": i(0)],
+                     reference: C + " (0x82)"),
+            Baseline(ioctl: "IOMMU_IOAS_COPY", setup: [.ioas, .map],
+                     fields: ["flags": i(copy), "dst_ioas_id": r("ioas"), "src_ioas_id": r("ioas"), "length": i(page),
+                              "src_iova": i(iova)],
+                     reference: C + " (0x83)"),
+            Baseline(ioctl: "IOMMU_IOAS_IOVA_RANGES", setup: [.ioas],
+                     fields: ["ioas_id": r("ioas"), "num_iovas": i(4), "allowed_iovas": .buffer(64)],
+                     reference: C + " (0x84)"),
+            Baseline(ioctl: "IOMMU_IOAS_MAP", setup: [.ioas],
+                     fields: ["flags": i(map), "ioas_id": r("ioas"), "user_va": .buffer(Int(page)), "length": i(page),
+                              "iova": i(iova)],
+                     reference: C + " (0x85)"),
+            Baseline(ioctl: "IOMMU_IOAS_MAP_FILE", setup: [.ioas],
+                     fields: ["flags": i(map), "ioas_id": r("ioas"), "fd": .neg(-1), "length": i(page),
+                              "iova": i(iova)],
+                     expect: .EBADF, reference: C + " (0x8f): IOAS lookup before the fd"),
+            Baseline(ioctl: "IOMMU_IOAS_UNMAP", setup: [.ioas, .map],
+                     fields: ["ioas_id": r("ioas"), "iova": i(iova), "length": i(page)], reference: C + " (0x86)"),
+            Baseline(ioctl: "IOMMU_OPTION", setup: [.ioas],
+                     fields: ["option_id": i(try p.constant("IOMMU_OPTION_HUGE_PAGES")),
+                              "op": i(try p.constant("IOMMU_OPTION_OP_GET")), "object_id": r("ioas")],
+                     enumExpect: ["option_id": .EOPNOTSUPP, "op": .EOPNOTSUPP], reference: C + " (0x87)"),
+            Baseline(ioctl: "IOMMU_VFIO_IOAS", setup: [.ioas],
+                     fields: ["ioas_id": r("ioas"), "op": i(try p.constant("IOMMU_VFIO_IOAS_SET"))],
+                     enumExpect: ["op": .EOPNOTSUPP], reference: C + " (0x88)"),
+        ]
+    }
+
+    /// HWPT ioctls and fault queues (0x89-0x8e).
+    static func hwpt(_ p: Profile) throws -> [Baseline] {
+        let page = Fixed.page
+        return [
+            // fault_id is only read with FAULT_ID_VALID, which the baseline does not set.
+            Baseline(ioctl: "IOMMU_HWPT_ALLOC", setup: [.idev], fields: ["dev_id": r("idev"), "pt_id": r("ioas")],
+                     enumExpect: ["data_type": .EINVAL],
+                     ids: ["pt_id": .init(unknown: .EINVAL, wrongRef: "idev", wrongType: .EINVAL)],
+                     noIdCases: ["fault_id"], reference: C + " (0x89); §5.2 pt_id → EINVAL"),
+            Baseline(ioctl: "IOMMU_GET_HW_INFO", setup: [.idev], fields: ["dev_id": r("idev")],
+                     reference: C + " (0x8a)"),
+            Baseline(ioctl: "IOMMU_HWPT_SET_DIRTY_TRACKING", setup: [.dirtyHwpt], fields: ["hwpt_id": r("dirty_hwpt")],
+                     reference: C + " (0x8b)"),
+            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.dirtyHwpt],
+                     fields: ["hwpt_id": r("dirty_hwpt"), "iova": i(Fixed.iova), "length": i(page * 8),
+                              "page_size": i(page), "data": .buffer(8)],
+                     reference: C + " (0x8c)"),
+            // An empty array of the selftest type: the kernel still looks the id
+            // up and checks the type, then the mock accepts it (7.2 selftest.c).
+            Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu],
+                     fields: ["hwpt_id": r("viommu"),
+                              "data_type": i(try p.constant("IOMMU_HWPT_INVALIDATE_DATA_SELFTEST")),
+                              "entry_num": i(0), "entry_len": i(Selftest.viommuInvalidateEntry),
+                              "data_uptr": .buffer(Int(Selftest.viommuInvalidateEntry))],
+                     ids: ["hwpt_id": .init(wrongType: .EINVAL)], reference: C + " (0x8d); §5.2"),
+            Baseline(ioctl: "IOMMU_FAULT_QUEUE_ALLOC", setup: [], fields: [:], reference: C + " (0x8e)"),
+        ]
+    }
+
+    /// 0x90-0x94: vIOMMU, vDEVICE, CHANGE_PROCESS, vEVENTQ and hardware queues, on the selftest driver.
+    static func viommu(_ p: Profile) throws -> [Baseline] {
+        [
+            Baseline(ioctl: "IOMMU_VIOMMU_ALLOC", setup: [.hwpt],
+                     fields: ["type": i(try p.viommuType()), "dev_id": r("idev"), "hwpt_id": r("hwpt")],
+                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x90)"),
+            Baseline(ioctl: "IOMMU_VDEVICE_ALLOC", setup: [.viommu],
+                     fields: ["viommu_id": r("viommu"), "dev_id": r("idev"), "virt_id": i(Fixed.mockVirtId)],
+                     reference: C + " (0x91)"),
+            Baseline(ioctl: "IOMMU_IOAS_CHANGE_PROCESS", setup: [], fields: [:], reference: C + " (0x92)"),
+            Baseline(ioctl: "IOMMU_VEVENTQ_ALLOC", setup: [.viommu],
+                     fields: ["viommu_id": r("viommu"), "type": i(try p.constant("IOMMU_VEVENTQ_TYPE_SELFTEST")),
+                              "veventq_depth": i(2)],
+                     reference: C + " (0x93)"),
+            Baseline(ioctl: "IOMMU_HW_QUEUE_ALLOC", setup: [.viommu, .map],
+                     fields: ["viommu_id": r("viommu"), "type": i(try p.constant("IOMMU_HW_QUEUE_TYPE_SELFTEST")),
+                              "index": i(0), "nesting_parent_iova": i(Fixed.iova), "length": i(Fixed.page)],
+                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x94)"),
+        ]
+    }
+
+    /// The selftest command: only its size rules, with an op it does not define.
+    static func selftest() -> [Baseline] {
+        [Baseline(ioctl: "IOMMU_TEST_CMD", setup: [], fields: ["op": i(Selftest.undefinedOp)], expect: .EOPNOTSUPP,
+                  sizeOnly: true, reference: "iommufd-contract.md §7 (unknown op → EOPNOTSUPP)")]
+    }
+
+    /// VFIO device fd (vfio0): every ioctl but BIND needs a bound device (vfio §2).
+    static func vfio(_ p: Profile) throws -> [Baseline] {
+        let probeDmaBuf = try p.constants("VFIO_DEVICE_FEATURE_PROBE", "VFIO_DEVICE_FEATURE_GET",
+                                          "VFIO_DEVICE_FEATURE_DMA_BUF")
+        return [
+            Baseline(ioctl: "VFIO_DEVICE_GET_INFO", setup: [.pciIdev], fields: [:], target: .vfio,
+                     reference: V + " §5"),
+            Baseline(ioctl: "VFIO_DEVICE_GET_REGION_INFO", setup: [.pciIdev], fields: ["index": i(0)], target: .vfio,
+                     enumExpect: ["index": .EINVAL], reference: V + " §5"),
+            Baseline(ioctl: "VFIO_DEVICE_FEATURE", setup: [.pciIdev], fields: ["flags": i(probeDmaBuf)], target: .vfio,
+                     reference: V + " §4 (PROBE of DMA_BUF → 0)"),
+            Baseline(ioctl: "VFIO_DEVICE_BIND_IOMMUFD", setup: [.ioas, .vfio], fields: ["iommufd": r("iommufd")],
+                     target: .vfio, reference: V + " §3"),
+            Baseline(ioctl: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", setup: [.ioas, .pciIdev], fields: ["pt_id": r("ioas")],
+                     target: .vfio, ids: ["pt_id": .init(unknown: .ENOENT, wrongRef: "pci_idev", wrongType: .EINVAL)],
+                     reference: V + " §3"),
+            Baseline(ioctl: "VFIO_DEVICE_DETACH_IOMMUFD_PT", setup: [.pciAttach], fields: [:], target: .vfio,
+                     reference: V + " §3"),
+            // Yilun's RFC (tsm-vfio-rfc only; dropped elsewhere by the filter): argsz/flags
+            // convention, no tail check (the handler copies minsz and never reads pad).
+            Baseline(ioctl: "VFIO_DEVICE_TSM_BIND", setup: [.pciVdevice], fields: ["vdevice_id": r("pci_vdevice")],
+                     target: .vfio, reference: H + "§5 (VFIO validation); seed 000"),
+            Baseline(ioctl: "VFIO_DEVICE_TSM_UNBIND", setup: [.pciIdev], fields: [:], target: .vfio,
+                     reference: H + "§5 (unbind of an unbound device → 0); seed 001"),
+        ]
+    }
+
+    /// The TSM ioctls on the PCI vDEVICE, per profile.
+    static func tsm(_ p: Profile) throws -> [Baseline] {
+        switch p.name {
+        case "tsm-v2":
+            var req = TsmBuffers.fields
+            req["vdevice_id"] = r("pci_vdevice"); req["scope"] = i(0)
+            return [
+                Baseline(ioctl: "IOMMU_VDEVICE_TSM_OP", setup: [.vdevice],
+                         fields: ["op": i(try p.constant("IOMMU_VDEVICE_TSM_BIND")), "vdevice_id": r("vdevice")],
+                         expect: .ENODEV, enumExpect: ["op": .ENODEV],
+                         reference: H + "§8 (no KVM → ENODEV before the op check)"),
+                Baseline(ioctl: "IOMMU_VDEVICE_TSM_GUEST_REQUEST", setup: [.pciVdevice], fields: req,
+                         expect: .ENXIO, enumExpect: ["scope": .EINVAL],
+                         reference: H + "§8 (unbound → ENXIO; scope > 1 → EINVAL)"),
+            ]
+        case "tsm-v5", "tsm-post-v5":
+            let bind = try p.constant("IOMMU_VDEVICE_TSM_BIND")
+            let op = Baseline(ioctl: "IOMMU_VDEVICE_TSM_OP", setup: [.pciVdevice],
+                              fields: ["type": i(bind), "vdevice_id": r("pci_vdevice")],
+                              enumExpect: ["type": .EINVAL], reference: H + "§10 (TSM_OP handler order)")
+            var req = try tsmRequest(p)
+            req["vdevice_id"] = r("bound_vdevice")
+            let v5 = p.name == "tsm-v5"
+            return [op, Baseline(ioctl: "IOMMU_VDEVICE_TSM_REQ", setup: [.boundVdevice], fields: req, expect: .okAny,
+                                 enumExpect: v5 ? ["scope": .EINVAL] : ["op": .EINVAL, "tvm_arch": .EINVAL],
+                                 reference: v5 ? H + "§10; seed 003 lines 96-120" : H + "§11")]
+        default:
+            return []
+        }
+    }
+
+    /// A valid v5 or post-v5 TSM_REQ without its vDEVICE: scope INFO, or
+    /// post-v5's OBJECT_INFO on the simulated TSM's arch.
+    static func tsmRequest(_ p: Profile) throws -> [String: FieldValue] {
+        var req = TsmBuffers.fields
+        if p.name == "tsm-post-v5" {
+            req["op"] = i(try p.constant("TSM_REQ_OBJECT_INFO")); req["tvm_arch"] = i(try PostV5.arch(p))
+        } else {
+            req["scope"] = i(0)
+        }
+        return req
+    }
+
+    package enum PostV5 {
+        /// The tvm_arch of the TSM behind vfio0: the simulated TSM is SEV.
+        package static func arch(_ p: Profile) throws -> UInt64 { try p.constant("IOMMU_VDEVICE_TSM_TVM_ARCH_SEV") }
+    }
+}
+
+/// Selftest facts the catalogue needs (iommufd_test.h is not an installed header).
+package enum Selftest {
+    /// struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id; u32 cache_id; }.
+    package static let viommuInvalidateEntry: UInt64 = 12
+    /// An IOMMU_TEST_CMD op no selftest defines.
+    package static let undefinedOp: UInt64 = 0
+}
+
+extension Baselines {
     /// What a TSM ioctl answers on the two vDEVICE ids every kernel with the
     /// ioctl can offer, no TSM device needed: an unknown id (`on_unknown`:
     /// only the rules checked before the lookup can fire) and the selftest
@@ -162,50 +273,50 @@ package enum Baselines {
         var reference: String
     }
 
-    static func tsmVariants(for profile: Profile) -> [Baseline] {
-        let H = "tsm-uapi-history.md "
-        let req: [String: FieldValue] = ["scope": i(0), "req_len": i(16), "req_uptr": .buffer(16), "resp_len": i(64), "resp_uptr": .buffer(64)]
-        var postV5 = req
-        postV5["scope"] = nil
-        postV5["op"] = i(3); postV5["tvm_arch"] = i(PostV5.arch)
-        let op = TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["type": i(1)], unknown: (.ENOENT, ["type": .ENOENT]),
-                            mock: (.ENODEV, ["type": .ENODEV]), reference: H + "§10 TSM_OP (flags, lookup, KVM, type); §15")
-        var variants: [TsmVariant]
-        switch profile.name {
-        case "tsm-v2":
-            variants = [
-                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["op": i(1)], unknown: (.ENOENT, ["op": .ENOENT]),
-                           mock: nil, reference: H + "§8 TSM_OP"),
-                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_GUEST_REQUEST", fields: req, unknown: (.ENOENT, ["scope": .ENOENT]),
-                           mock: (.EINVAL, ["scope": .EINVAL]), reference: H + "§8 GUEST_REQUEST (no iommufd field checks; scope in the PCI layer)"),
-            ]
-        case "tsm-v5":
-            variants = [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: req, unknown: (.ENOENT, ["scope": .EINVAL]),
-                                       mock: (.EINVAL, ["scope": .EINVAL]),
-                                       reference: H + "§10 TSM_REQ (reserved, scope, lookup, non-PCI); §15; seed 003 lines 96-120")]
-        case "tsm-post-v5":
-            variants = [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: postV5,
-                                       unknown: (.ENOENT, ["op": .EINVAL, "tvm_arch": .EINVAL]),
-                                       mock: (.EINVAL, ["op": .EINVAL, "tvm_arch": .EINVAL]), reference: H + "§11")]
-        default: variants = []
-        }
-        return variants.flatMap { v -> [Baseline] in
+    static func tsmVariants(_ p: Profile) throws -> [Baseline] {
+        return try variants(p).flatMap { v -> [Baseline] in
             var unknown = v.fields, mock = v.fields
             unknown["vdevice_id"] = i(Fixed.largeId)
             mock["vdevice_id"] = r("vdevice")
-            var out = [Baseline(ioctl: v.ioctl, setup: [], fields: unknown, expect: v.unknown.expect, enumExpect: v.unknown.enums,
+            // The unknown id is the one the call already carries: no id cases.
+            var out = [Baseline(ioctl: v.ioctl, setup: [], fields: unknown, expect: v.unknown.expect,
+                                enumExpect: v.unknown.enums, noIdCases: ["vdevice_id"],
                                 reference: v.reference + "; on an unknown vDEVICE id", variant: "on_unknown")]
             if let m = v.mock {
-                out.append(Baseline(ioctl: v.ioctl, setup: [.vdevice], fields: mock, expect: m.expect, enumExpect: m.enums,
-                                    ids: ["vdevice_id": .init()], reference: v.reference + "; on the selftest mock's vDEVICE",
+                out.append(Baseline(ioctl: v.ioctl, setup: [.vdevice], fields: mock, expect: m.expect,
+                                    enumExpect: m.enums, reference: v.reference + "; on the selftest mock's vDEVICE",
                                     variant: "on_mock"))
             }
             return out
         }
     }
 
-    package enum PostV5 {
-        /// The tvm_arch of the TSM behind vfio0 (the simulator's is SEV = 2).
-        package static let arch: UInt64 = 2
+    static func variants(_ p: Profile) throws -> [TsmVariant] {
+        guard ["tsm-v2", "tsm-v5", "tsm-post-v5"].contains(p.name) else { return [] }
+        let bind = try p.constant("IOMMU_VDEVICE_TSM_BIND")
+        if p.name == "tsm-v2" {
+            var req = TsmBuffers.fields
+            req["scope"] = i(0)
+            return [
+                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["op": i(bind)], unknown: (.ENOENT, ["op": .ENOENT]),
+                           mock: nil, reference: H + "§8 TSM_OP"),
+                TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_GUEST_REQUEST", fields: req,
+                           unknown: (.ENOENT, ["scope": .ENOENT]), mock: (.EINVAL, ["scope": .EINVAL]),
+                           reference: H + "§8 GUEST_REQUEST (no iommufd field checks; scope in the PCI layer)"),
+            ]
+        }
+        let op = TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_OP", fields: ["type": i(bind)],
+                            unknown: (.ENOENT, ["type": .ENOENT]), mock: (.ENODEV, ["type": .ENODEV]),
+                            reference: H + "§10 TSM_OP (flags, lookup, KVM, type); §15")
+        let req = try tsmRequest(p)
+        if p.name == "tsm-v5" {
+            return [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: req, unknown: (.ENOENT, ["scope": .EINVAL]),
+                                   mock: (.EINVAL, ["scope": .EINVAL]),
+                                   reference: H + "§10 TSM_REQ (reserved, scope, lookup, non-PCI); §15; "
+                                       + "seed 003 lines 96-120")]
+        }
+        let ranges: [String: Outcome] = ["op": .EINVAL, "tvm_arch": .EINVAL]
+        return [op, TsmVariant(ioctl: "IOMMU_VDEVICE_TSM_REQ", fields: req, unknown: (.ENOENT, ranges),
+                               mock: (.EINVAL, ranges), reference: H + "§11")]
     }
 }

@@ -42,7 +42,9 @@ package struct CompiledCall: Sendable {
     @inline(__always)
     package static func load(_ bytes: [UInt8], at offset: Int, width: Int) -> UInt64 {
         var v: UInt64 = 0
-        for i in stride(from: min(width, 8) - 1, through: 0, by: -1) where offset + i < bytes.count { v = v << 8 | UInt64(bytes[offset + i]) }
+        for i in stride(from: min(width, 8) - 1, through: 0, by: -1) where offset + i < bytes.count {
+            v = v << 8 | UInt64(bytes[offset + i])
+        }
         return v
     }
 }
@@ -56,6 +58,9 @@ package enum RefSlots {
 }
 
 package enum Compiler {
+    /// What one call may send: the struct, its tail and payload, or the size word.
+    package static let maxBytes = 2 * CaseFile.maxBytes + 4096
+
     /// Resolve `call` against `profile`. Throws InputError for an ioctl the
     /// profile lacks or a field its struct does not have.
     package static func compile(_ call: Call, profile: Profile, context: String) throws -> CompiledCall {
@@ -68,6 +73,12 @@ package enum Compiler {
         let layout = ps.lp64.layout(named: ps.name)
         let natural = layout.size + call.payload.count + call.tail.count
         let sizeWord = call.size ?? natural
+        // The size word is a __u32, and what a case sends is bounded (a case
+        // file is checked on load; this keeps any other caller from a huge allocation).
+        guard (0...Int(UInt32.max)).contains(sizeWord), max(natural, sizeWord) <= Compiler.maxBytes else {
+            throw InputError("\(context): \(call.ioctl) would send \(max(natural, sizeWord)) bytes with size word "
+                             + "\(sizeWord); at most \(Compiler.maxBytes) bytes and a __u32 size word")
+        }
         var bytes = [UInt8](repeating: 0, count: max(natural, sizeWord, 4))
         var patches: [CompiledCall.Patch] = []
         CompiledCall.store(UInt64(UInt32(truncatingIfNeeded: sizeWord)), into: &bytes, at: 0, width: 4)
@@ -79,7 +90,9 @@ package enum Compiler {
             switch value {
             case .int(let v): CompiledCall.store(v, into: &bytes, at: f.offset, width: width)
             case .ref(let r):
-                guard SetupStep.referenceNames.contains(r) else { throw InputError("\(context): unknown reference $\(r)") }
+                guard SetupStep.referenceNames.contains(r) else {
+                    throw InputError("\(context): unknown reference $\(r)")
+                }
                 patches.append(.init(offset: f.offset, width: width, value: value, slot: RefSlots.slot(r)))
             case .buffer: patches.append(.init(offset: f.offset, width: width, value: value))
             }
@@ -91,10 +104,12 @@ package enum Compiler {
         var outs: [CompiledCall.Out] = []
         for o in call.outputs {
             guard let f = layout.field(o.field) else {
-                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1)); continue }
+                if o.kind == .returnedFd { outs.append(.init(offset: 0, width: 0, kind: o.kind, name: o.name,
+                                                             slot: o.name.map(RefSlots.slot) ?? -1)); continue }
                 throw InputError("\(context): \(call.ioctl) has no output field '\(o.field)'")
             }
-            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name, slot: o.name.map(RefSlots.slot) ?? -1))
+            outs.append(.init(offset: f.offset, width: min(f.size, 8), kind: o.kind, name: o.name,
+                              slot: o.name.map(RefSlots.slot) ?? -1))
         }
         return CompiledCall(ioctl: call.ioctl, request: ioRequest(type: io.type, nr: io.nr), target: call.target,
                             bytes: call.nullArg ? nil : bytes, patches: patches, outputs: outs,

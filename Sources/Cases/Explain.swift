@@ -4,23 +4,27 @@ import Layout
 package enum Explain {
     /// Renders the case `id` as generated for `profile`, with its
     /// expectation on every profile in `others` that has it.
-    package static func render(id: String, profile: Profile, others: [Profile] = []) throws -> String {
-        guard let c = Catalogue.cases(for: profile).first(where: { $0.id == id }) else {
+    package static func render(id: String, profile: Profile, others: [Profile] = [],
+                               fixtures: String? = nil) throws -> String {
+        guard let c = try Catalogue.cases(for: profile, fixtures: fixtures).first(where: { $0.id == id }) else {
             throw InputError("no case \(id) in profile \(profile.name)")
         }
-        return try render(c, profile: profile, others: others)
+        return try render(c, profile: profile, others: others, fixtures: fixtures)
     }
 
-    package static func render(_ c: ConformanceCase, profile: Profile, others: [Profile] = []) throws -> String {
+    package static func render(_ c: ConformanceCase, profile: Profile, others: [Profile] = [],
+                               fixtures: String? = nil) throws -> String {
         let call = try Compiler.compile(c.call, profile: profile, context: c.id)
         var lines: [String] = []
         lines.append("\(c.id)")
         if !c.summary.isEmpty { lines.append("  \(c.summary)") }
-        lines.append("ioctl:     \(c.ioctl) = 0x\(String(call.request, radix: 16)) on \(c.call.target == .iommufd ? DeviceNodes.iommu : c.call.target == .vfio ? DeviceNodes.tsmDevice : DeviceNodes.tsmDeviceNoKvm)")
+        let node = DeviceNodes.path(of: c.call.target)
+        lines.append("ioctl:     \(c.ioctl) = 0x\(String(call.request, radix: 16)) on \(node)")
         let chain = SetupStep.chain(c.setup)
         lines.append("setup:     " + (chain.isEmpty ? "(none)" : chain.map(\.rawValue).joined(separator: " → ")))
         for b in c.before {
-            lines.append("before:    \(b.ioctl) " + b.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " → \(b.expect)")
+            let fields = b.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            lines.append("before:    \(b.ioctl) " + fields + " → \(b.expect)")
         }
         var req: [String] = []
         if c.requirements.mockDevice { req.append("mock device (IOMMU_TEST_CMD)") }
@@ -31,7 +35,8 @@ package enum Explain {
         lines.append("needs:     " + (req.isEmpty ? "nothing" : req.joined(separator: "; ")))
         if let bytes = call.bytes {
             let sizeWord = CompiledCall.load(bytes, at: 0, width: 4)
-            lines.append("bytes:     \(bytes.count) sent, size word \(sizeWord) (struct \(call.layout.name), sizeof \(call.layout.size))")
+            lines.append("bytes:     \(bytes.count) sent, size word \(sizeWord) (struct \(call.layout.name), sizeof "
+                + "\(call.layout.size))")
             let patched = Dictionary(call.patches.map { ($0.offset, $0.value) }, uniquingKeysWith: { a, _ in a })
             for f in call.layout.fields where f.size > 0 && f.offset < bytes.count {
                 let end = min(f.end, bytes.count)
@@ -49,7 +54,7 @@ package enum Explain {
         lines.append("expect:    \(profile.name): \(c.expected(for: profile.name))")
         if let t = c.expectOnTestKernel { lines.append("           with CONFIG_IOMMUFD_TEST: \(t)") }
         for o in others where o.name != profile.name {
-            if let oc = Catalogue.cases(for: o).first(where: { $0.id == c.id }) {
+            if let oc = try Catalogue.cases(for: o, fixtures: fixtures).first(where: { $0.id == c.id }) {
                 lines.append("           \(o.name): \(oc.expected(for: o.name))")
             } else if o.ioctl(c.ioctl) == nil {
                 lines.append("           \(o.name): SKIP (ioctl not in profile)")
@@ -60,7 +65,8 @@ package enum Explain {
     }
 
     static func format2(_ b: UInt8) -> String { let s = String(b, radix: 16); return s.count == 1 ? "0" + s : s }
-    static func pad(_ n: Int) -> String { let s = String(n); return String(repeating: " ", count: max(0, 3 - s.count)) + s }
+    static func pad(_ n: Int) -> String { let s = String(n); return String(repeating: " ",
+                                                                           count: max(0, 3 - s.count)) + s }
 }
 
 extension String {

@@ -7,14 +7,14 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
     case ok
     case okValue(Int)
     case okAny
-    case errno(Int32)
+    case errno(Errno)
 
     package var description: String {
         switch self {
         case .ok: return "OK"
         case .okValue(let n): return "OK(\(n))"
         case .okAny: return "OK(*)"
-        case .errno(let e): return Errno.name(e)
+        case .errno(let e): return e.name
         }
     }
 
@@ -29,21 +29,30 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
 
     package var succeeds: Bool { if case .errno = self { return false }; return true }
 
-    /// Parses "OK", "OK(3)", "OK(*)" or an errno name; nil if unknown.
+    /// Parses "OK", "OK(3)", "OK(*)" or an errno name; nil if unknown. A
+    /// success returns no negative value, so "OK(-5)" is refused.
     package init?(_ text: String) {
         if text == "OK" { self = .ok; return }
         if text == "OK(*)" { self = .okAny; return }
-        if text.hasPrefix("OK("), text.hasSuffix(")"), let n = Int(text.dropFirst(3).dropLast()) { self = .okValue(n); return }
-        guard let e = Errno.number(text) else { return nil }
+        if text.hasPrefix("OK("), text.hasSuffix(")") {
+            let digits = text.dropFirst(3).dropLast()
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                  let n = Int(digits) else {
+                return nil
+            }
+            self = .okValue(n)
+            return
+        }
+        guard let e = Errno(name: text) else { return nil }
         self = .errno(e)
     }
 
-    package static let EINVAL = Outcome.errno(Errno.EINVAL), ENOENT = Outcome.errno(Errno.ENOENT)
-    package static let EOPNOTSUPP = Outcome.errno(Errno.EOPNOTSUPP), E2BIG = Outcome.errno(Errno.E2BIG)
-    package static let EFAULT = Outcome.errno(Errno.EFAULT), ENOTTY = Outcome.errno(Errno.ENOTTY)
-    package static let ENODEV = Outcome.errno(Errno.ENODEV), ENXIO = Outcome.errno(Errno.ENXIO)
-    package static let EOVERFLOW = Outcome.errno(Errno.EOVERFLOW), EBUSY = Outcome.errno(Errno.EBUSY)
-    package static let EEXIST = Outcome.errno(Errno.EEXIST), EBADF = Outcome.errno(Errno.EBADF)
+    package static let EINVAL = Outcome.errno(.EINVAL), ENOENT = Outcome.errno(.ENOENT)
+    package static let EOPNOTSUPP = Outcome.errno(.EOPNOTSUPP), E2BIG = Outcome.errno(.E2BIG)
+    package static let EFAULT = Outcome.errno(.EFAULT), ENOTTY = Outcome.errno(.ENOTTY)
+    package static let ENODEV = Outcome.errno(.ENODEV), ENXIO = Outcome.errno(.ENXIO)
+    package static let EOVERFLOW = Outcome.errno(.EOVERFLOW), EBUSY = Outcome.errno(.EBUSY)
+    package static let EEXIST = Outcome.errno(.EEXIST), EBADF = Outcome.errno(.EBADF)
 }
 
 /// A field's value in a case: a number (stored as the field's bit pattern),
@@ -65,99 +74,6 @@ package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Objects a case creates before its call, through the same ioctls a live
-/// run uses. Each step needs the ones before it in `SetupStep.chain`.
-package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
-    /// IOMMU_IOAS_ALLOC → $ioas
-    case ioas
-    /// IOMMU_IOAS_MAP of one page at 0x1000000 in $ioas (FIXED_IOVA|R|W)
-    case map
-    /// IOMMU_FAULT_QUEUE_ALLOC → $fault (an object of a type no other field takes)
-    case fault
-    /// IOMMU_TEST_CMD MOCK_DOMAIN(id=$ioas) → $stdev, $mock_hwpt, $idev
-    case idev
-    /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, NEST_PARENT) → $hwpt
-    case hwpt
-    /// IOMMU_HWPT_ALLOC(dev=$idev, pt=$ioas, DIRTY_TRACKING) → $dirty_hwpt
-    case dirtyHwpt = "dirty_hwpt"
-    /// IOMMU_VIOMMU_ALLOC(dev=$idev, hwpt=$hwpt, SELFTEST) → $viommu
-    case viommu
-    /// IOMMU_VDEVICE_ALLOC(viommu=$viommu, dev=$idev, virt_id=0x99) → $vdevice
-    case vdevice
-    /// open(/dev/vfio/devices/vfio0) → $vfio (device fd, not yet bound)
-    case vfio
-    /// VFIO_DEVICE_BIND_IOMMUFD → $pci_idev
-    case pciIdev = "pci_idev"
-    /// VFIO_DEVICE_ATTACH_IOMMUFD_PT(pt=$ioas)
-    case pciAttach = "pci_attach"
-    /// IOMMU_HWPT_ALLOC(dev=$pci_idev, pt=$ioas, NEST_PARENT) → $pci_hwpt
-    case pciHwpt = "pci_hwpt"
-    /// IOMMU_VIOMMU_ALLOC(dev=$pci_idev, hwpt=$pci_hwpt) → $pci_viommu
-    case pciViommu = "pci_viommu"
-    /// IOMMU_VDEVICE_ALLOC on vfio0 → $pci_vdevice
-    case pciVdevice = "pci_vdevice"
-    /// IOMMU_VDEVICE_TSM_OP BIND on $pci_vdevice (alias $bound_vdevice)
-    case boundVdevice = "bound_vdevice"
-    /// The same chain on vfio1 (PCI + TSM, no KVM) → $nokvm_vdevice
-    case nokvmVdevice = "nokvm_vdevice"
-
-    /// Steps `self` depends on, in creation order (not including self).
-    package var prerequisites: [SetupStep] {
-        switch self {
-        case .ioas, .fault, .vfio: return []
-        case .map, .idev: return [.ioas]
-        case .hwpt, .dirtyHwpt: return [.ioas, .idev]
-        case .viommu: return [.ioas, .idev, .hwpt]
-        case .vdevice: return [.ioas, .idev, .hwpt, .viommu]
-        case .pciIdev: return [.vfio]
-        case .pciAttach: return [.ioas, .vfio, .pciIdev]
-        case .pciHwpt: return [.ioas, .vfio, .pciIdev, .pciAttach]
-        case .pciViommu: return [.ioas, .vfio, .pciIdev, .pciAttach, .pciHwpt]
-        case .pciVdevice: return [.ioas, .vfio, .pciIdev, .pciAttach, .pciHwpt, .pciViommu]
-        case .boundVdevice: return SetupStep.pciVdevice.prerequisites + [.pciVdevice]
-        case .nokvmVdevice: return [.ioas]
-        }
-    }
-
-    /// The setup a list of steps expands to, dependencies first, each once.
-    package static func chain(_ steps: [SetupStep]) -> [SetupStep] {
-        var out: [SetupStep] = []
-        for s in steps { for d in s.prerequisites + [s] where !out.contains(d) { out.append(d) } }
-        return out
-    }
-
-    package var needsMock: Bool { [.idev, .hwpt, .dirtyHwpt, .viommu, .vdevice].contains(self) }
-    /// A PCI device bound to vfio-pci (any: the lane gives QEMU's `edu`).
-    package var needsPciDevice: Bool { [.vfio, .pciIdev, .pciAttach].contains(self) }
-    /// A PCI device with a TSM behind it: the vIOMMU/vDEVICE chain on it.
-    package var needsTsmDevice: Bool { [.pciHwpt, .pciViommu, .pciVdevice, .boundVdevice, .nokvmVdevice].contains(self) }
-    /// Names this step defines for `$name` references.
-    package var defines: [String] {
-        switch self {
-        case .ioas: return ["ioas"]
-        case .map: return []
-        case .fault: return ["fault"]
-        case .idev: return ["stdev", "mock_hwpt", "idev"]
-        case .hwpt: return ["hwpt"]
-        case .dirtyHwpt: return ["dirty_hwpt"]
-        case .viommu: return ["viommu"]
-        case .vdevice: return ["vdevice"]
-        case .vfio: return ["vfio"]
-        case .pciIdev: return ["pci_idev"]
-        case .pciAttach: return []
-        case .pciHwpt: return ["pci_hwpt"]
-        case .pciViommu: return ["pci_viommu"]
-        case .pciVdevice: return ["pci_vdevice"]
-        case .boundVdevice: return ["bound_vdevice"]
-        case .nokvmVdevice: return ["vfio1", "nokvm_idev", "nokvm_hwpt", "nokvm_viommu", "nokvm_vdevice"]
-        }
-    }
-    /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
-    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + ["iommufd", "vdevice2"])
-    /// The step that defines a name.
-    package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
-}
-
 /// What a case needs from the system under test; unmet → SKIP with a reason.
 package struct Requirements: Sendable, Hashable {
     /// Profiles the case applies to; nil = every profile that has the ioctl.
@@ -171,8 +87,10 @@ package struct Requirements: Sendable, Hashable {
     /// Capabilities such as "CAP_SYS_RESOURCE".
     package var capabilities: Set<String> = []
 
-    package init(profiles: Set<String>? = nil, mockDevice: Bool = false, tsmDevice: Bool = false, capabilities: Set<String> = []) {
-        self.profiles = profiles; self.mockDevice = mockDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    package init(profiles: Set<String>? = nil, mockDevice: Bool = false, tsmDevice: Bool = false,
+                 capabilities: Set<String> = []) {
+        self.profiles = profiles; self.mockDevice = mockDevice; self.tsmDevice = tsmDevice
+        self.capabilities = capabilities
     }
 }
 
@@ -216,14 +134,16 @@ package struct Call: Sendable, Hashable {
         /// returnedFd: close the ioctl's return value; implicit: only name it
         /// (released with its owner: the mock's device and auto HWPT, a vfio bind).
         package enum Kind: String, Sendable, Hashable { case object, fd, returnedFd, implicit }
-        package init(_ field: String, _ kind: Kind, name: String? = nil) { self.field = field; self.kind = kind; self.name = name }
+        package init(_ field: String, _ kind: Kind,
+                     name: String? = nil) { self.field = field; self.kind = kind; self.name = name }
     }
 
     package init(_ ioctl: String, _ fields: [String: FieldValue] = [:], size: Int? = nil, tail: [UInt8] = [],
                  payload: [UInt8] = [], nullArg: Bool = false, target: CallTarget = .iommufd, expect: Outcome = .ok,
                  consumes: String? = nil, outputs: [Output] = []) {
         self.ioctl = ioctl; self.fields = fields; self.size = size; self.tail = tail; self.payload = payload
-        self.nullArg = nullArg; self.target = target; self.expect = expect; self.consumes = consumes; self.outputs = outputs
+        self.nullArg = nullArg; self.target = target; self.expect = expect
+        self.consumes = consumes; self.outputs = outputs
     }
 }
 
@@ -264,5 +184,24 @@ package struct ConformanceCase: Sendable, Hashable {
     /// The expectation on `profile` for a kernel with or without the selftest build.
     package func expected(for profile: String, testKernel: Bool) -> Outcome {
         testKernel ? expectOnTestKernel ?? expected(for: profile) : expected(for: profile)
+    }
+}
+
+extension Call.Output {
+    /// What a successful `ioctl` creates, read off its struct in `profile`:
+    /// each `out_*_id` field names a new object (IOMMU_DESTROY at teardown),
+    /// each `out_*` fd field (profile `fd_fields`) a new descriptor (closed).
+    /// The selftest command's ids belong to its mock device and vfio's
+    /// `out_devid` to the bind: both are released with their owner.
+    package static func created(by ioctl: String, profile: Profile) -> [Call.Output] {
+        guard ioctl != "IOMMU_TEST_CMD", let io = profile.ioctl(ioctl), let s = profile.structure(io.struct) else {
+            return []
+        }
+        return s.lp64.fields.compactMap { f in
+            guard f.name.hasPrefix("out_") else { return nil }
+            if s.fdFields.contains(f.name) { return .init(f.name, .fd) }
+            if f.name.hasSuffix("_id") { return .init(f.name, .object) }
+            return nil
+        }
     }
 }

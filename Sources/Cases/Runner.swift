@@ -15,13 +15,17 @@ package struct CapabilityProbe: Sendable, Hashable {
     /// Ioctls the kernel answered with ENOTTY: cases using them are skipped.
     package var absentIoctls: Set<String> = []
 
-    package init(mockDevice: Bool, pciDevice: Bool, tsmDevice: Bool, capabilities: Set<String>, absentIoctls: Set<String> = []) {
-        self.mockDevice = mockDevice; self.pciDevice = pciDevice; self.tsmDevice = tsmDevice; self.capabilities = capabilities
+    package init(mockDevice: Bool, pciDevice: Bool, tsmDevice: Bool, capabilities: Set<String>,
+                 absentIoctls: Set<String> = []) {
+        self.mockDevice = mockDevice; self.pciDevice = pciDevice; self.tsmDevice = tsmDevice
+        self.capabilities = capabilities
         self.absentIoctls = absentIoctls
     }
     package static let everything = CapabilityProbe(mockDevice: true, pciDevice: true, tsmDevice: true,
-                                                    capabilities: ["root", "CAP_SYS_RESOURCE", "CAP_SYS_RAWIO", "CAP_SYS_ADMIN"])
-    package static let nothing = CapabilityProbe(mockDevice: false, pciDevice: false, tsmDevice: false, capabilities: [])
+                                                    capabilities: ["root", "CAP_SYS_RESOURCE", "CAP_SYS_RAWIO",
+                                                                   "CAP_SYS_ADMIN"])
+    package static let nothing = CapabilityProbe(mockDevice: false, pciDevice: false, tsmDevice: false,
+                                                 capabilities: [])
 }
 
 /// A backend that knows what it offers adopts this; the runner asks it
@@ -77,7 +81,8 @@ package final class CaseRunner {
             r = .success(try step.actions(profile: profile).map { a -> CompiledSetupAction in
                 switch a {
                 case .open(let p, let t): return .open(path: p, target: t)
-                case .call(let c): return .call(try Compiler.compile(c, profile: profile, context: "setup \(step.rawValue)"))
+                case .call(let c): return .call(try Compiler.compile(c, profile: profile,
+                                                                     context: "setup \(step.rawValue)"))
                 }
             })
         } catch let e as InputError { r = .failure(e) } catch { r = .failure(InputError("\(error)")) }
@@ -92,20 +97,30 @@ package final class CaseRunner {
             return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
         }
         if !probe.absentIoctls.isEmpty {
-            let used = [c.ioctl] + c.before.map(\.ioctl) + SetupStep.chain(c.setup).flatMap { $0.ioctls(profile: profile) }
-            if let missing = used.first(where: probe.absentIoctls.contains) { return "ENOTTY: \(missing) not in this kernel" }
+            let setupIoctls = SetupStep.chain(c.setup).flatMap { $0.ioctls(profile: profile) }
+            let used = [c.ioctl] + c.before.map(\.ioctl) + setupIoctls
+            if let missing = used.first(where: probe.absentIoctls.contains) {
+                return "ENOTTY: \(missing) not in this kernel"
+            }
         }
         if c.requirements.mockDevice && !probe.mockDevice { return "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" }
-        if c.requirements.pciDevice && !probe.pciDevice { return "needs a PCI device bound to vfio-pci (vfio0) and --allow-destructive" }
+        if c.requirements.pciDevice && !probe.pciDevice {
+            return "needs a PCI device bound to vfio-pci (vfio0) and --allow-destructive"
+        }
         if c.requirements.tsmDevice && !probe.tsmDevice { return "needs a TSM-capable PCI device" }
-        for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) { return "needs \(cap)" }
-        for b in c.before where profile.ioctl(b.ioctl) == nil { return "ioctl \(b.ioctl) not in profile \(profile.name)" }
+        for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) {
+            return "needs \(cap)"
+        }
+        for b in c.before where profile.ioctl(b.ioctl) == nil {
+            return "ioctl \(b.ioctl) not in profile \(profile.name)"
+        }
         return nil
     }
 
     package func prepare(_ cases: [ConformanceCase]) -> [PreparedCase] {
         cases.map { c in
-            var p = PreparedCase(source: c, expected: c.expected(for: profile.name, testKernel: probe.mockDevice), skip: skipReason(c),
+            var p = PreparedCase(source: c, expected: c.expected(for: profile.name, testKernel: probe.mockDevice),
+                                 skip: skipReason(c),
                                  setup: SetupStep.chain(c.setup), before: [], call: nil)
             guard p.skip == nil else { return p }
             for s in p.setup {
@@ -142,12 +157,15 @@ package final class CaseRunner {
         return cases.filter { $0.id.contains(f) }
     }
 
+    /// `*` matches any run of characters, so `**` is the same as `*`.
     static func glob(_ pattern: String, _ s: String) -> Bool {
         let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
         var rest = Substring(s)
         for (i, part) in parts.enumerated() {
             if i == 0 { guard rest.hasPrefix(part) else { return false }; rest = rest.dropFirst(part.count); continue }
             if i == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            // Between two stars: an empty part (from `**`) matches at once.
+            if part.isEmpty { continue }
             guard let r = rest.range(of: part) else { return false }
             rest = rest[r.upperBound...]
         }
@@ -172,11 +190,14 @@ package final class CaseRunner {
         }
     }
 
+    /// What teardown releases: an object to destroy or an fd to close, and its name.
+    private typealias Cleanup = (kind: Call.Output.Kind, value: UInt64, name: String)
+
     private struct Ctx {
         var names = [UInt64?](repeating: nil, count: RefSlots.count)
         var fds = TargetFds()
         // Sized up front: growing it per case showed up in profiles.
-        var cleanup: [(kind: Call.Output.Kind, value: UInt64, name: String)] = { var a: [(kind: Call.Output.Kind, value: UInt64, name: String)] = []; a.reserveCapacity(16); return a }()
+        var cleanup: [Cleanup] = { var a: [Cleanup] = []; a.reserveCapacity(16); return a }()
         let memory: UserMemory
         init(memory: UserMemory) { self.memory = memory }
     }
@@ -184,14 +205,14 @@ package final class CaseRunner {
     private struct StepError: Error { var message: String }
 
     private static func gotText(_ r: SyscallResult) -> String {
-        r.failed ? Errno.name(r.errno) : (r.value == 0 ? "OK" : "OK(\(r.value))")
+        r.failed ? r.errno.name : (r.value == 0 ? "OK" : "OK(\(r.value))")
     }
 
     /// One call with its patches applied; records outputs on success.
     private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
         guard let fd = ctx.fds[c.target] else { throw StepError(message: "no \(c.target.rawValue) descriptor") }
         var arg = c.bytes
-        if arg != nil {
+        if var bytes = arg {
             for p in c.patches {
                 let v: UInt64
                 switch p.value {
@@ -202,8 +223,9 @@ package final class CaseRunner {
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
                 }
-                CompiledCall.store(v, into: &arg!, at: p.offset, width: p.width)
+                CompiledCall.store(v, into: &bytes, at: p.offset, width: p.width)
             }
+            arg = bytes
         }
         let r = backend.ioctl(fd, c.request, &arg, memory: ctx.memory)
         guard !r.failed else { return r }
@@ -220,17 +242,19 @@ package final class CaseRunner {
     }
 
     private func setUp(_ step: SetupStep, _ ctx: inout Ctx) throws {
-        guard case .success(let actions) = compiledSetup(step) else { throw StepError(message: "\(step.rawValue) does not compile") }
+        guard case .success(let actions) = compiledSetup(step) else {
+            throw StepError(message: "\(step.rawValue) does not compile")
+        }
         for a in actions {
             switch a {
             case .open(let path, let target):
                 let r = backend.open(path)
-                if r.failed { throw StepError(message: "\(step.rawValue): open \(path) → \(Errno.name(r.errno))") }
+                if r.failed { throw StepError(message: "\(step.rawValue): open \(path) → \(r.errno.name)") }
                 ctx.fds[target] = Int32(r.value)
                 ctx.cleanup.append((.fd, UInt64(r.value), target.rawValue))
             case .call(let c):
                 let r = try exec(c, &ctx)
-                if r.failed { throw StepError(message: "\(step.rawValue): \(c.ioctl) → \(Errno.name(r.errno))") }
+                if r.failed { throw StepError(message: "\(step.rawValue): \(c.ioctl) → \(r.errno.name)") }
             }
         }
     }
@@ -242,14 +266,17 @@ package final class CaseRunner {
         for e in ctx.cleanup.reversed() {
             switch e.kind {
             case .object:
-                guard let req = destroyRequest, let fd = ctx.fds[.iommufd] else { leftovers.append("$\(e.name)"); continue }
-                var arg: [UInt8]? = [8, 0, 0, 0, 0, 0, 0, 0]
-                CompiledCall.store(e.value, into: &arg!, at: 4, width: 4)
+                guard let req = destroyRequest,
+                      let fd = ctx.fds[.iommufd] else { leftovers.append("$\(e.name)"); continue }
+                // struct iommu_destroy { __u32 size = 8; __u32 id; }
+                var destroy: [UInt8] = [8, 0, 0, 0, 0, 0, 0, 0]
+                CompiledCall.store(e.value, into: &destroy, at: 4, width: 4)
+                var arg: [UInt8]? = destroy
                 let r = backend.ioctl(fd, req, &arg, memory: ctx.memory)
-                if r.failed { leftovers.append("destroy $\(e.name) → \(Errno.name(r.errno))") }
+                if r.failed { leftovers.append("destroy $\(e.name) → \(r.errno.name)") }
             case .fd, .returnedFd:
                 let r = backend.close(Int32(truncatingIfNeeded: e.value))
-                if r.failed { leftovers.append("close \(e.name) → \(Errno.name(r.errno))") }
+                if r.failed { leftovers.append("close \(e.name) → \(r.errno.name)") }
             case .implicit: break
             }
         }
@@ -260,10 +287,15 @@ package final class CaseRunner {
     package func run(_ p: PreparedCase) -> CaseResult {
         let id = p.source.id, expected = p.expected.description
         if let s = p.skip { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: s) }
-        guard let call = p.call else { return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: "not compiled") }
+        guard let call = p.call else {
+            return CaseResult(id: id, status: .skip, got: nil, expected: expected, reason: "not compiled")
+        }
         var ctx = Ctx(memory: realMemory ? UserMemory(real: true) : UserMemory())
         let o = backend.open(DeviceNodes.iommu)
-        if o.failed { return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: open \(DeviceNodes.iommu) → \(Errno.name(o.errno))") }
+        if o.failed {
+            return CaseResult(id: id, status: .fail, got: nil, expected: expected,
+                              reason: "setup: open \(DeviceNodes.iommu) → \(o.errno.name)")
+        }
         let iommufd = Int32(o.value)
         ctx.fds[.iommufd] = iommufd
         ctx.names[CaseRunner.iommufdSlot] = UInt64(UInt32(bitPattern: iommufd))
@@ -272,12 +304,15 @@ package final class CaseRunner {
             for s in p.setup { try setUp(s, &ctx) }
             for b in p.before {
                 let r = try exec(b, &ctx)
-                if !b.expect.matches(r) { throw StepError(message: "\(b.ioctl) → \(CaseRunner.gotText(r)), wanted \(b.expect)") }
+                if !b.expect.matches(r) {
+                    throw StepError(message: "\(b.ioctl) → \(CaseRunner.gotText(r)), wanted \(b.expect)")
+                }
             }
         } catch let e as StepError {
             let left = tearDown(&ctx)
             return CaseResult(id: id, status: .fail, got: nil, expected: expected,
-                              reason: "setup: \(e.message)" + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
+                              reason: "setup: \(e.message)"
+                                  + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
         } catch {
             _ = tearDown(&ctx)
             return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \(error)")
@@ -287,16 +322,19 @@ package final class CaseRunner {
         do { r = try exec(call, &ctx); afterCheckedCall?() } catch {
             afterCheckedCall?()
             _ = tearDown(&ctx)
-            return CaseResult(id: id, status: .fail, got: nil, expected: expected, reason: "setup: \((error as? StepError)?.message ?? "\(error)")")
+            return CaseResult(id: id, status: .fail, got: nil, expected: expected,
+                              reason: "setup: \((error as? StepError)?.message ?? "\(error)")")
         }
         let got = CaseRunner.gotText(r)
         let left = tearDown(&ctx)
         if !p.expected.matches(r) {
             return CaseResult(id: id, status: .fail, got: got, expected: expected,
-                              reason: "expected \(expected), got \(got)" + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
+                              reason: "expected \(expected), got \(got)"
+                                  + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
         }
         if !left.isEmpty {
-            return CaseResult(id: id, status: .fail, got: got, expected: expected, reason: "teardown: " + left.joined(separator: ", "))
+            return CaseResult(id: id, status: .fail, got: got, expected: expected,
+                              reason: "teardown: " + left.joined(separator: ", "))
         }
         return CaseResult(id: id, status: .pass, got: got, expected: expected, reason: "")
     }
@@ -305,9 +343,10 @@ package final class CaseRunner {
 
     /// Runs the profile's catalogue `rounds` times on `backend` (cases
     /// prepared once) and reports cases per second.
-    package static func benchmark(backend: Backend, profile: Profile, rounds: Int = 20) -> (cases: Int, seconds: Double, perSecond: Double) {
+    package static func benchmark(backend: Backend, profile: Profile, rounds: Int = 20,
+                                  fixtures: String? = nil) throws -> (cases: Int, seconds: Double, perSecond: Double) {
         let runner = CaseRunner(backend: backend, profile: profile)
-        let prepared = runner.prepare(Catalogue.cases(for: profile))
+        let prepared = runner.prepare(try Catalogue.cases(for: profile, fixtures: fixtures))
         _ = runner.run(prepared: prepared)  // warm-up
         let clock = ContinuousClock()
         let start = clock.now

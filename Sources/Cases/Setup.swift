@@ -7,6 +7,15 @@ package enum DeviceNodes {
     package static let tsmDevice = "/dev/vfio/devices/vfio0"
     /// PCI device with a TSM but no KVM.
     package static let tsmDeviceNoKvm = "/dev/vfio/devices/vfio1"
+
+    /// The node a call target's descriptor was opened on.
+    package static func path(of target: CallTarget) -> String {
+        switch target {
+        case .iommufd: return iommu
+        case .vfio: return tsmDevice
+        case .vfio1: return tsmDeviceNoKvm
+        }
+    }
 }
 
 /// Constants the setup and the catalogue use (contract §7).
@@ -15,83 +24,88 @@ package enum Fixed {
     package static let page: UInt64 = 4096
     package static let mockVirtId: UInt64 = 0x99
     package static let pciVirtId: UInt64 = 0x42
-    package static let testOpMockDomain: UInt64 = 2
-    package static let viommuTypeSelftest: UInt64 = 0xdead_beef
-    /// vIOMMU type for the PCI chain. The simulator puts every device behind
-    /// one selftest-modelled IOMMU driver, so this is the SELFTEST type; a
-    /// live run on real hardware sets the driver's type here.
-    package static let pciViommuType: UInt64 = 0xdead_beef
     package static let largeId: UInt64 = 0x7fff_fff0
+}
+
+extension Profile {
+    /// A named constant (enum value or #define) as the kernel's field holds it.
+    package func constant(_ name: String) throws -> UInt64 {
+        guard let v = enums[name] else { throw InputError("profile \(self.name) has no constant \(name)") }
+        return UInt64(truncatingIfNeeded: v)
+    }
+
+    /// The bitwise or of named constants.
+    package func constants(_ names: String...) throws -> UInt64 {
+        try names.reduce(0) { try $0 | constant($1) }
+    }
+
+    /// vIOMMU type for the setup chains. The simulator puts every device
+    /// behind one selftest-modelled IOMMU driver, so this is the SELFTEST type;
+    /// a live run on real hardware sets the driver's type here.
+    package func viommuType() throws -> UInt64 { try constant("IOMMU_VIOMMU_TYPE_SELFTEST") }
+}
+
+/// Objects a case creates before its call, through the same ioctls a live
+/// run uses. Each step is one record (`definition`): what it builds on, what
+/// it needs of the system, the names it defines and the calls it makes.
+package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
+    case ioas, map, fault, idev, hwpt
+    case dirtyHwpt = "dirty_hwpt"
+    case viommu, vdevice, vfio
+    case pciIdev = "pci_idev"
+    case pciAttach = "pci_attach"
+    case pciHwpt = "pci_hwpt"
+    case pciViommu = "pci_viommu"
+    case pciVdevice = "pci_vdevice"
+    case boundVdevice = "bound_vdevice"
+    case nokvmVdevice = "nokvm_vdevice"
+
+    /// What a step needs of the system under test.
+    package enum Need: Sendable { case nothing, mockDevice, pciDevice, tsmDevice }
+
+    package struct Definition: Sendable {
+        /// The steps this one builds on directly (their own come first).
+        package let after: [SetupStep]
+        package let needs: Need
+        /// Names it defines for `$name` references.
+        package let defines: [String]
+        /// The calls it makes, as data, with the profile's constants.
+        package let actions: @Sendable (Profile) throws -> [SetupAction]
+    }
+
+
+    /// Steps `self` depends on, in creation order (not including self).
+    package var prerequisites: [SetupStep] { SetupStep.chain(definition.after) }
+
+    /// The setup a list of steps expands to, dependencies first, each once.
+    package static func chain(_ steps: [SetupStep]) -> [SetupStep] {
+        var out: [SetupStep] = []
+        for s in steps { for d in s.prerequisites + [s] where !out.contains(d) { out.append(d) } }
+        return out
+    }
+
+    package var needsMock: Bool { definition.needs == .mockDevice }
+    /// A PCI device bound to vfio-pci (any: the lane gives QEMU's `edu`).
+    package var needsPciDevice: Bool { definition.needs == .pciDevice }
+    /// A PCI device with a TSM behind it: the vIOMMU/vDEVICE chain on it.
+    package var needsTsmDevice: Bool { definition.needs == .tsmDevice }
+    package var defines: [String] { definition.defines }
+    /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
+    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + ["iommufd", "vdevice2"])
+    /// The step that defines a name.
+    package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
+
+    /// The calls of this step for `profile`.
+    package func actions(profile: Profile) throws -> [SetupAction] { try definition.actions(profile) }
+
+    /// The ioctls this step issues (a kernel lacking one cannot run it).
+    package func ioctls(profile: Profile) -> [String] {
+        let calls = (try? actions(profile: profile)) ?? []
+        return calls.compactMap { if case .call(let c) = $0 { return c.ioctl } else { return nil } }
+    }
 }
 
 package enum SetupAction: Sendable {
     case open(path: String, target: CallTarget)
     case call(Call)
-}
-
-extension SetupStep {
-    /// The ioctls a step issues, as data.
-    /// The ioctls this step issues (a kernel lacking one cannot run it).
-    package func ioctls(profile: Profile) -> [String] {
-        actions(profile: profile).compactMap { if case .call(let c) = $0 { return c.ioctl } else { return nil } }
-    }
-
-    package func actions(profile: Profile) -> [SetupAction] {
-        let tsmOpField = profile.structure("iommu_vdevice_tsm_op")?.lp64.fields.contains { $0.name == "type" } == true ? "type" : "op"
-        switch self {
-        case .ioas:
-            return [.call(Call("IOMMU_IOAS_ALLOC", outputs: [.init("out_ioas_id", .object, name: "ioas")]))]
-        case .map:
-            return [.call(Call("IOMMU_IOAS_MAP", ["flags": .int(7), "ioas_id": .ref("ioas"), "user_va": .buffer(Int(Fixed.page)),
-                                                   "length": .int(Fixed.page), "iova": .int(Fixed.iova)]))]
-        case .fault:
-            return [.call(Call("IOMMU_FAULT_QUEUE_ALLOC", outputs: [.init("out_fault_id", .object, name: "fault"), .init("out_fault_fd", .fd)]))]
-        case .idev:
-            return [.call(Call("IOMMU_TEST_CMD", ["op": .int(Fixed.testOpMockDomain), "id": .ref("ioas")],
-                               outputs: [.init("out_stdev_id", .object, name: "stdev"), .init("out_hwpt_id", .implicit, name: "mock_hwpt"),
-                                         .init("out_idev_id", .implicit, name: "idev")]))]
-        case .hwpt:
-            return [.call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(1), "dev_id": .ref("idev"), "pt_id": .ref("ioas")],
-                               outputs: [.init("out_hwpt_id", .object, name: "hwpt")]))]
-        case .dirtyHwpt:
-            return [.call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(2), "dev_id": .ref("idev"), "pt_id": .ref("ioas")],
-                               outputs: [.init("out_hwpt_id", .object, name: "dirty_hwpt")]))]
-        case .viommu:
-            return [.call(Call("IOMMU_VIOMMU_ALLOC", ["type": .int(Fixed.viommuTypeSelftest), "dev_id": .ref("idev"), "hwpt_id": .ref("hwpt")],
-                               outputs: [.init("out_viommu_id", .object, name: "viommu")]))]
-        case .vdevice:
-            return [.call(Call("IOMMU_VDEVICE_ALLOC", ["viommu_id": .ref("viommu"), "dev_id": .ref("idev"), "virt_id": .int(Fixed.mockVirtId)],
-                               outputs: [.init("out_vdevice_id", .object, name: "vdevice")]))]
-        case .vfio:
-            return [.open(path: DeviceNodes.tsmDevice, target: .vfio)]
-        case .pciIdev:
-            return [.call(Call("VFIO_DEVICE_BIND_IOMMUFD", ["iommufd": .ref("iommufd")], target: .vfio,
-                               outputs: [.init("out_devid", .implicit, name: "pci_idev")]))]
-        case .pciAttach:
-            return [.call(Call("VFIO_DEVICE_ATTACH_IOMMUFD_PT", ["pt_id": .ref("ioas")], target: .vfio))]
-        case .pciHwpt:
-            return [.call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(1), "dev_id": .ref("pci_idev"), "pt_id": .ref("ioas")],
-                               outputs: [.init("out_hwpt_id", .object, name: "pci_hwpt")]))]
-        case .pciViommu:
-            return [.call(Call("IOMMU_VIOMMU_ALLOC", ["type": .int(Fixed.pciViommuType), "dev_id": .ref("pci_idev"), "hwpt_id": .ref("pci_hwpt")],
-                               outputs: [.init("out_viommu_id", .object, name: "pci_viommu")]))]
-        case .pciVdevice:
-            return [.call(Call("IOMMU_VDEVICE_ALLOC", ["viommu_id": .ref("pci_viommu"), "dev_id": .ref("pci_idev"), "virt_id": .int(Fixed.pciVirtId)],
-                               outputs: [.init("out_vdevice_id", .object, name: "pci_vdevice")]))]
-        case .boundVdevice:
-            return [.call(Call("IOMMU_VDEVICE_TSM_OP", [tsmOpField: .int(1), "vdevice_id": .ref("pci_vdevice")],
-                               outputs: [.init("vdevice_id", .implicit, name: "bound_vdevice")]))]
-        case .nokvmVdevice:
-            return [.open(path: DeviceNodes.tsmDeviceNoKvm, target: .vfio1),
-                    .call(Call("VFIO_DEVICE_BIND_IOMMUFD", ["iommufd": .ref("iommufd")], target: .vfio1,
-                               outputs: [.init("out_devid", .implicit, name: "nokvm_idev")])),
-                    .call(Call("VFIO_DEVICE_ATTACH_IOMMUFD_PT", ["pt_id": .ref("ioas")], target: .vfio1)),
-                    .call(Call("IOMMU_HWPT_ALLOC", ["flags": .int(1), "dev_id": .ref("nokvm_idev"), "pt_id": .ref("ioas")],
-                               outputs: [.init("out_hwpt_id", .object, name: "nokvm_hwpt")])),
-                    .call(Call("IOMMU_VIOMMU_ALLOC", ["type": .int(Fixed.pciViommuType), "dev_id": .ref("nokvm_idev"), "hwpt_id": .ref("nokvm_hwpt")],
-                               outputs: [.init("out_viommu_id", .object, name: "nokvm_viommu")])),
-                    .call(Call("IOMMU_VDEVICE_ALLOC", ["viommu_id": .ref("nokvm_viommu"), "dev_id": .ref("nokvm_idev"), "virt_id": .int(Fixed.pciVirtId)],
-                               outputs: [.init("out_vdevice_id", .object, name: "nokvm_vdevice")]))]
-        }
-    }
 }

@@ -38,7 +38,8 @@ package struct AbiReportRenderer: ReportRendering {
                 },
             ]
         }
-        let minSizes: [[String: Any]] = report.minSizes.map { ["ioctl": $0.ioctl, "last": $0.last, "min_size": $0.min ?? NSNull()] }
+        let minSizes: [[String: Any]] = report.minSizes.map { ["ioctl": $0.ioctl, "last": $0.last,
+                                                               "min_size": $0.min ?? NSNull()] }
         return [
             "schema_version": AbiReportRenderer.schemaVersion,
             "headers": report.headers,
@@ -49,7 +50,8 @@ package struct AbiReportRenderer: ReportRendering {
             "skipped_abis": report.skipped.map { ["abi": $0.abi.name, "reason": $0.reason] },
             "findings": report.findings.map(findingObject),
             "new_ioctl_min_sizes": minSizes,
-            "summary": ["abis": report.layouts.count, "ioctls": report.scope.ioctls.count, "structs": report.scope.records.count,
+            "summary": ["abis": report.layouts.count, "ioctls": report.scope.ioctls.count,
+                        "structs": report.scope.records.count,
                         "errors": report.errors, "warnings": report.warnings,
                         "infos": report.findings.filter { $0.severity == .info }.count],
         ]
@@ -64,14 +66,18 @@ package struct AbiReportRenderer: ReportRendering {
         out.append("ABIs checked (\(report.layouts.count)): \(report.layouts.map(\.abi.name).joined(separator: ", "))")
         for s in report.skipped { out.append("ABI not checked: \(s.abi.name) (\(s.reason))") }
         let fam = Dictionary(grouping: report.scope.ioctls, by: \.family)
-        out.append("scope: \(report.scope.ioctls.count) ioctls (\(fam[.iommufd]?.count ?? 0) iommufd, \(fam[.vfio]?.count ?? 0) vfio), \(report.scope.records.count) structs, \(report.scope.constants.count) constants")
+        out.append("scope: \(report.scope.ioctls.count) ioctls (\(fam[.iommufd]?.count ?? 0) iommufd, "
+            + "\(fam[.vfio]?.count ?? 0) vfio), \(report.scope.records.count) structs, \(report.scope.constants.count) "
+            + "constants")
         for m in report.minSizes {
             out.append("IOCTL_OP \(m.ioctl): minimum size \(m.min.map(String.init) ?? "?") (offsetofend \(m.last))")
         }
         if let p = report.profile {
-            out.append("profile \(p): " + (report.profileMatches.contains(p) ? paint("matches", "32", colour) : paint("does not match", "31", colour)))
+            out.append("profile \(p): " + (report.profileMatches.contains(p) ? paint("matches", "32",
+                colour) : paint("does not match", "31", colour)))
         }
-        out.append("matching profiles: " + (report.profileMatches.isEmpty ? "none" : report.profileMatches.joined(separator: ", ")))
+        let matches = report.profileMatches.joined(separator: ", ")
+        out.append("matching profiles: " + (report.profileMatches.isEmpty ? "none" : matches))
         if report.findings.isEmpty { out.append("findings: none") }
         for f in report.findings {
             let sev: String
@@ -80,7 +86,8 @@ package struct AbiReportRenderer: ReportRendering {
             case .warning: sev = paint("warning", "33", colour)
             case .info: sev = paint("info", "36", colour)
             }
-            var what = [f.struct.map { "struct \($0)" }, f.field.map { "'\($0)'" }].compactMap { $0 }.joined(separator: " ")
+            var what = [f.struct.map { "struct \($0)" },
+                        f.field.map { "'\($0)'" }].compactMap { $0 }.joined(separator: " ")
             if !what.isEmpty { what += ": " }
             let abi = f.abi.map { " [\($0)]" } ?? ""
             out.append("\(f.location.map { $0 + ": " } ?? "")\(sev)[\(f.rule)]: \(what)\(f.message)\(abi)")
@@ -95,15 +102,19 @@ package struct AbiReportRenderer: ReportRendering {
     /// rule (not ok when it has error findings), and the profile when given.
     func points() -> [(name: String, ok: Bool, skip: String?, diagnostics: [String])] {
         var pts: [(String, Bool, String?, [String])] = []
-        for l in report.layouts { pts.append(("abi.\(l.abi.name).probe", true, nil, ["\(l.structs.count) structs, \(l.ioctls.count) ioctls"])) }
+        for l in report.layouts {
+            pts.append(("abi.\(l.abi.name).probe", true, nil, ["\(l.structs.count) structs, \(l.ioctls.count) ioctls"]))
+        }
         for s in report.skipped {
             let compileFailure = !s.compilerMissing
-            pts.append(("abi.\(s.abi.name).probe", !compileFailure, compileFailure ? nil : s.reason, compileFailure ? [s.reason] : []))
+            pts.append(("abi.\(s.abi.name).probe", !compileFailure, compileFailure ? nil : s.reason,
+                        compileFailure ? [s.reason] : []))
         }
         for rule in Rule.all where rule.id != "profile-mismatch" {
             let fs = report.findings.filter { $0.rule == rule.id }
             let errors = fs.filter { $0.severity == .error }
-            pts.append(("rule.\(rule.id)", errors.isEmpty, nil, fs.map { "\($0.severity.rawValue): \($0.struct ?? "")\($0.field.map { "." + $0 } ?? "") \($0.message)" }))
+            pts.append(("rule.\(rule.id)", errors.isEmpty, nil, fs.map { "\($0.severity.rawValue): "
+                + "\($0.struct ?? "")\($0.field.map { "." + $0 } ?? "") \($0.message)" }))
         }
         if let p = report.profile {
             let ms = report.findings.filter { $0.rule == "profile-mismatch" }
@@ -122,7 +133,8 @@ package struct AbiReportRenderer: ReportRendering {
             out.append(line)
         }
         let failed = pts.filter { !$0.ok }.count, skipped = pts.filter { $0.skip != nil }.count
-        out.append("# Totals: pass:\(pts.count - failed - skipped) fail:\(failed) xfail:0 xpass:0 skip:\(skipped) error:0")
+        out.append("# Totals: pass:\(pts.count - failed - skipped) fail:\(failed) xfail:0 xpass:0 "
+            + "skip:\(skipped) error:0")
         return out.joined(separator: "\n")
     }
 

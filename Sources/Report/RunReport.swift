@@ -40,7 +40,8 @@ package struct RunReportRenderer: ReportRendering {
             "backend": backend,
             "profile": profile,
             "results": results.map { r -> [String: Any] in
-                ["id": r.id, "status": r.status.rawValue, "errno": r.got ?? NSNull(), "expected": r.expected, "reason": r.reason]
+                ["id": r.id, "status": r.status.rawValue, "errno": r.got ?? NSNull(), "expected": r.expected,
+                 "reason": r.reason]
             },
             "summary": ["total": results.count, "pass": c.pass, "fail": c.fail, "skip": c.skip,
                         "disagreements": disagreements.count, "elapsed_s": (elapsed * 1000).rounded() / 1000],
@@ -59,16 +60,19 @@ package struct RunReportRenderer: ReportRendering {
         let c = counts
         let skipReasons = Dictionary(grouping: results.filter { $0.status == .skip }, by: \.reason).mapValues(\.count)
         if !skipReasons.isEmpty {
-            out.append("skipped: " + skipReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }.joined(separator: "; "))
+            let top = skipReasons.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }
+            out.append("skipped: " + top.joined(separator: "; "))
         }
         if backend.contains("+") { out.append("sim/live disagreements: \(disagreements.count)") }
-        out.append("\(backend) backend, profile \(profile): \(results.count) cases, \(c.pass) passed, \(c.fail) failed, \(c.skip) skipped")
+        out.append("\(backend) backend, profile \(profile): \(results.count) cases, \(c.pass) passed, \(c.fail) "
+            + "failed, \(c.skip) skipped")
         return out.joined(separator: "\n")
     }
 
     package func ktap() -> String {
         // The plan follows the version line; comments come after it.
-        var out = ["KTAP version 1", "1..\(results.count)", "# uapi-conform run --backend \(backend) --profile \(profile)"]
+        var out = ["KTAP version 1", "1..\(results.count)",
+                   "# uapi-conform run --backend \(backend) --profile \(profile)"]
         out += notes.map { "# note: " + Output.ktapLine($0) }
         out.reserveCapacity(results.count * 2 + 4)
         for (i, r) in results.enumerated() {

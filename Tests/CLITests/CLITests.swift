@@ -154,3 +154,40 @@ struct CrossCompilerInput {
                        "no ABI could be checked (alpha: no alpha-linux-gnu-gcc")
     }
 }
+
+/// Values the parser checks itself: one line, exit 2.
+@Suite(.enabled(if: Tool.binary != nil, "needs the built uapi-conform (swift build)"))
+struct ArgumentValues {
+    @Test func badEnumValuesAreOneLine() throws {
+        expectBadInput(try Tool.run(["run", "--backend", "bogus"]), "'bogus' is invalid for '--backend <backend>'")
+        expectBadInput(try Tool.run(["run", "--format", "xml"]), "'xml' is invalid for '--format <format>'")
+        expectBadInput(try Tool.run(["probe", "--format", "yaml"]), "'yaml' is invalid for '--format <format>'")
+        expectBadInput(try Tool.run(["list", "--profile", "auto"]), "'auto' is invalid for '--profile <profile>'")
+        expectBadInput(try Tool.run(["list", "--profile", "nope"]), "unknown profile 'nope'")
+        expectBadInput(try Tool.run(["explain", "x", "--profile", "tsm-v9"]), "unknown profile 'tsm-v9'")
+        expectBadInput(try Tool.run(["run", "--profile", "nope"]), "unknown profile 'nope'")
+        expectBadInput(try Tool.run(["vm", "--profile", "nope"]), "unknown profile 'nope'")
+    }
+
+    @Test func theDefaultProfileIsTsmV5() throws {
+        let r = try Tool.run(["list"])
+        #expect(r.status == 0)
+        #expect(r.stderr.hasSuffix("cases in tsm-v5\n"))
+    }
+
+    @Test func doubleStarFiltersLikeOne() throws {
+        let one = try Tool.run(["list", "--filter", "*"]), two = try Tool.run(["list", "--filter", "**"])
+        #expect(one.status == 0 && two.status == 0)
+        #expect(one.stdout == two.stdout && !one.stdout.isEmpty)
+    }
+
+    @Test func hostileCaseFilesAreOneLine() throws {
+        let d = try Tool.tempDir()
+        let path = d + "/hostile.json"
+        try #"[{"id":"big","ioctl":"IOMMU_IOAS_ALLOC","size":4611686018427387904,"expect":"OK"}]"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["run", "--cases", path]), "case big: \"size\" 4611686018427387904 does not fit")
+        try #"[{"id":"bad id","ioctl":"IOMMU_IOAS_ALLOC","expect":"OK"}]"#.write(toFile: path, atomically: true, encoding: .utf8)
+        expectBadInput(try Tool.run(["run", "--cases", path]), "may use only letters")
+    }
+}

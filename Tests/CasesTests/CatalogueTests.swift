@@ -21,8 +21,8 @@ func profile(_ name: String) throws -> Profile {
 
 func runCatalogue(_ name: String, mutations: Set<SimMutation> = []) throws -> [CaseResult] {
     let p = try profile(name)
-    let runner = CaseRunner(backend: SimulatedKernel(profile: p, mutations: mutations), profile: p)
-    return runner.run(Catalogue.cases(for: p))
+    let runner = CaseRunner(backend: try SimulatedKernel(profile: p, mutations: mutations), profile: p)
+    return runner.run(try Catalogue.cases(for: p))
 }
 
 @Suite struct CatalogueOnSimulator {

@@ -45,12 +45,12 @@ let namedMutationCases: [SimMutation: [String]] = [
 
 @Suite struct Counts {
     @Test func tsmV5HasAtLeastAThousand() throws {
-        #expect(Catalogue.cases(for: try profile("tsm-v5")).count >= 1000)
+        #expect(try Catalogue.cases(for: try profile("tsm-v5")).count >= 1000)
     }
 
     @Test(arguments: allProfiles)
     func idsAreUniqueAndDotted(_ name: String) throws {
-        let cases = Catalogue.cases(for: try profile(name))
+        let cases = try Catalogue.cases(for: try profile(name))
         #expect(Set(cases.map(\.id)).count == cases.count)
         #expect(cases.allSatisfy { $0.id.split(separator: ".").count >= 3 && !$0.reference.isEmpty })
     }
@@ -61,7 +61,7 @@ let namedMutationCases: [SimMutation: [String]] = [
     @Test(arguments: allProfiles)
     func everyIoctlIsCovered(_ name: String) throws {
         let p = try profile(name)
-        let cases = Catalogue.cases(for: p)
+        let cases = try Catalogue.cases(for: p)
         var byIoctl: [String: [String]] = [:]
         for c in cases { byIoctl[c.ioctl, default: []].append(c.id) }
         for io in p.ioctls {
@@ -89,7 +89,7 @@ let namedMutationCases: [SimMutation: [String]] = [
     }
 
     @Test func uncheckedReservedFieldsAreAcceptedCases() throws {
-        let cases = Catalogue.cases(for: try profile("linux-7.2"))
+        let cases = try Catalogue.cases(for: try profile("linux-7.2"))
         for id in ["iommufd.hwpt_alloc.reserved.__reserved2.low", "iommufd.hwpt_set_dirty_tracking.reserved.__reserved.low",
                    "iommufd.viommu_alloc.reserved.__reserved.low"] {
             let c = try #require(cases.first { $0.id == id })
@@ -101,14 +101,14 @@ let namedMutationCases: [SimMutation: [String]] = [
 @Suite struct Skips {
     @Test func unmetRequirementsSkipWithReasons() throws {
         let p = try profile("tsm-v5")
-        let runner = CaseRunner(backend: SimulatedKernel(profile: p), profile: p, probe: .nothing)
-        let results = runner.run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.*")
+        let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: .nothing)
+        let results = runner.run(try Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.*")
         #expect(results.contains { $0.status == .skip && $0.reason == "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" })
         #expect(results.contains { $0.status == .skip && $0.reason == "needs a TSM-capable PCI device" })
         #expect(results.contains { $0.id == "iommufd.vdevice_tsm_req.scope_4" && $0.status == .pass })
         let old = try profile("linux-7.2")
-        let r72 = CaseRunner(backend: SimulatedKernel(profile: old), profile: old)
-            .run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.scope_4")
+        let r72 = CaseRunner(backend: try SimulatedKernel(profile: old), profile: old)
+            .run(try Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.scope_4")
         #expect(r72.first?.status == .skip)
         #expect(r72.first?.reason == "ioctl IOMMU_VDEVICE_TSM_REQ not in profile linux-7.2")
     }
@@ -116,10 +116,10 @@ let namedMutationCases: [SimMutation: [String]] = [
     @Test func brokenSetupIsAFailureNamedSetup() throws {
         let p = try profile("tsm-v5")
         // vfio0 can be opened once; a case that opens it while held breaks at setup.
-        let sim = SimulatedKernel(profile: p)
+        let sim = try SimulatedKernel(profile: p)
         let hold = sim.open(DeviceNodes.tsmDevice)
         #expect(!hold.failed)
-        let r = CaseRunner(backend: sim, profile: p).run(Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.unbound")
+        let r = CaseRunner(backend: sim, profile: p).run(try Catalogue.cases(for: p), filter: "iommufd.vdevice_tsm_req.unbound")
         #expect(r.first?.status == .fail)
         #expect(r.first?.reason.hasPrefix("setup: ") == true)
     }
@@ -133,8 +133,8 @@ let namedMutationCases: [SimMutation: [String]] = [
 
     func ran(_ name: String) throws -> Set<String> {
         let p = try profile(name)
-        let runner = CaseRunner(backend: SimulatedKernel(profile: p), profile: p, probe: Self.lane)
-        return Set(runner.run(Catalogue.cases(for: p)).filter { $0.status != .skip }.map(\.id))
+        let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: Self.lane)
+        return Set(runner.run(try Catalogue.cases(for: p)).filter { $0.status != .skip }.map(\.id))
     }
 
     @Test func tsmReqFamiliesRunOnUnknownAndMockIds() throws {

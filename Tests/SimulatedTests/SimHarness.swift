@@ -21,7 +21,7 @@ final class Sim {
 
     init(_ profile: String = "tsm-v5", _ mutations: Set<SimMutation> = []) {
         p = Fixtures.profile(profile)
-        k = SimulatedKernel(profile: p, mutations: mutations)
+        k = try! SimulatedKernel(profile: p, mutations: mutations)
     }
 
     func codec(_ ioctl: String) -> StructCodec {
@@ -141,6 +141,8 @@ final class Sim {
                                    "req_len": 16, "resp_len": 64, "req_uptr": reqp, "resp_uptr": respp]
         f.merge(extra) { _, n in n }
         let name = p.ioctl("IOMMU_VDEVICE_TSM_REQ") != nil ? "IOMMU_VDEVICE_TSM_REQ" : "IOMMU_VDEVICE_TSM_GUEST_REQUEST"
-        return call(s.ifd, name, f)
+        // One helper for every flavour: scope and __reserved only where the layout has them.
+        let c = codec(name)
+        return call(s.ifd, name, f.filter { c.has($0.key) })
     }
 }

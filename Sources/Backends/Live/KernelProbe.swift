@@ -12,11 +12,11 @@ package struct KernelProbe: Sendable {
         package var name: String
         package var request: UInt64
         package var present: Bool
-        package var errno: Int32
+        package var errno: Errno
         /// Smallest size the kernel does not reject with EINVAL (its IOCTL_OP minimum).
         package var minSize: Int?
 
-        package init(name: String, request: UInt64, present: Bool, errno: Int32, minSize: Int?) {
+        package init(name: String, request: UInt64, present: Bool, errno: Errno, minSize: Int?) {
             self.name = name; self.request = request; self.present = present; self.errno = errno; self.minSize = minSize
         }
     }
@@ -25,7 +25,7 @@ package struct KernelProbe: Sendable {
     package var machine: String
     package var iommuNode: Bool
     /// errno from open(/dev/iommu) when it failed.
-    package var openError: Int32?
+    package var openError: Errno?
     package var ioctls: [IoctlPresence]
     package var mockAvailable: Bool
     package var capabilities: Set<String>
@@ -33,7 +33,7 @@ package struct KernelProbe: Sendable {
     /// TSM profiles whose ioctl numbers and minimum sizes this kernel shows.
     package var tsmProfiles: [String]
 
-    package init(release: String, machine: String, iommuNode: Bool, openError: Int32?, ioctls: [IoctlPresence],
+    package init(release: String, machine: String, iommuNode: Bool, openError: Errno?, ioctls: [IoctlPresence],
                  mockAvailable: Bool, capabilities: Set<String>, vfioDevices: [String], tsmProfiles: [String]) {
         self.release = release; self.machine = machine; self.iommuNode = iommuNode; self.openError = openError
         self.ioctls = ioctls; self.mockAvailable = mockAvailable; self.capabilities = capabilities
@@ -53,7 +53,8 @@ package struct KernelProbe: Sendable {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
               let bits = UInt64(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "", radix: 16)
         else { return out }
-        for (name, bit) in [("CAP_SYS_RAWIO", 17), ("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24), ("CAP_IPC_LOCK", 14)]
+        for (name, bit) in [("CAP_SYS_RAWIO", 17), ("CAP_SYS_ADMIN", 21), ("CAP_SYS_RESOURCE", 24),
+                            ("CAP_IPC_LOCK", 14)]
             where bits & (1 << UInt64(bit)) != 0 { out.insert(name) }
         return out
     }
@@ -65,12 +66,13 @@ package struct KernelProbe: Sendable {
         uname(&uts)
         let machine = withUnsafeBytes(of: &uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let vfio = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/vfio/devices")) ?? []).sorted()
-        var probe = KernelProbe(release: release, machine: machine, iommuNode: FileManager.default.fileExists(atPath: "/dev/iommu"),
+        var probe = KernelProbe(release: release, machine: machine,
+                                iommuNode: FileManager.default.fileExists(atPath: "/dev/iommu"),
                                 openError: nil, ioctls: [], mockAvailable: false, capabilities: capabilities(),
                                 vfioDevices: vfio, tsmProfiles: [])
         guard probe.iommuNode else { return probe }
         let o = uc_open("/dev/iommu", O_RDWR)
-        guard o.ret >= 0 else { probe.openError = o.err; return probe }
+        guard o.ret >= 0 else { probe.openError = Errno(rawValue: o.err); return probe }
         let fd = Int32(o.ret)
         defer { _ = uc_close(fd) }
 
@@ -85,8 +87,9 @@ package struct KernelProbe: Sendable {
         for (req, name) in seen.sorted(by: { $0.key < $1.key }) {
             var arg = [UInt8](repeating: 0, count: 128)
             let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(req), $0.baseAddress) }
-            let present = !(r.ret < 0 && r.err == Errno.ENOTTY)
-            var entry = IoctlPresence(name: name, request: req, present: present, errno: r.ret < 0 ? r.err : 0, minSize: nil)
+            let present = !(r.ret < 0 && Errno(rawValue: r.err) == .ENOTTY)
+            var entry = IoctlPresence(name: name, request: req, present: present,
+                                      errno: Errno(rawValue: r.ret < 0 ? r.err : 0), minSize: nil)
             // Only TSM ioctls are sized: a zeroed TSM struct can only fail the
             // vDEVICE lookup, while e.g. a zeroed FAULT_QUEUE_ALLOC would succeed.
             if present && name.contains("TSM") { entry.minSize = minSize(fd: fd, request: req) }
@@ -98,7 +101,8 @@ package struct KernelProbe: Sendable {
             // Only iommufd ioctls were probed (vfio ones need a device fd).
             let tsm = p.ioctls.filter { $0.family == .iommufd && $0.name.contains("TSM") }
             return !tsm.isEmpty && tsm.allSatisfy { t in
-                probe.ioctls.contains { $0.request == ioRequest(type: t.type, nr: t.nr) && $0.present && $0.minSize == t.minSize }
+                probe.ioctls.contains { $0.request == ioRequest(type: t.type,
+                                                                nr: t.nr) && $0.present && $0.minSize == t.minSize }
             }
         }.map(\.name)
         // v2 and v5 both have a 40-byte request at 0x96; v5 rejects a non-zero
@@ -108,7 +112,7 @@ package struct KernelProbe: Sendable {
             arg[0] = 40
             arg[20] = 1
             let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(ioRequest(type: 0x3B, nr: 0x96)), $0.baseAddress) }
-            let v5 = r.ret < 0 && r.err == Errno.EOPNOTSUPP
+            let v5 = r.ret < 0 && Errno(rawValue: r.err) == .EOPNOTSUPP
             probe.tsmProfiles.removeAll { $0 == (v5 ? "tsm-v2" : "tsm-v5") }
         }
         return probe
@@ -122,29 +126,37 @@ package struct KernelProbe: Sendable {
             var arg = [UInt8](repeating: 0, count: 128)
             arg[0] = UInt8(size)
             let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
-            if !(r.ret < 0 && r.err == Errno.EINVAL) { return size }
+            if !(r.ret < 0 && Errno(rawValue: r.err) == .EINVAL) { return size }
             size += 4
         }
         return nil
     }
 
     package var summaryLine: String {
-        if !iommuNode { return "no /dev/iommu on kernel \(release) (\(machine)): iommufd is not available here (CONFIG_IOMMUFD off or not loaded)" }
-        if let e = openError { return "/dev/iommu exists on kernel \(release) but cannot be opened: \(Errno.name(e))" }
+        if !iommuNode {
+            return "no /dev/iommu on kernel \(release) (\(machine)): iommufd is not available here (CONFIG_IOMMUFD off "
+                + "or not loaded)"
+        }
+        if let e = openError { return "/dev/iommu exists on kernel \(release) but cannot be opened: \(e.name)" }
         let present = ioctls.filter(\.present)
-        return "kernel \(release) (\(machine)): /dev/iommu with \(present.count) of \(ioctls.count) known iommufd ioctls; selftest mock \(mockAvailable ? "available" : "absent")"
+        return "kernel \(release) (\(machine)): /dev/iommu with \(present.count) of \(ioctls.count) known iommufd "
+            + "ioctls; selftest mock \(mockAvailable ? "available" : "absent")"
     }
 
     package func text() -> String {
         var out = [summaryLine]
         guard iommuNode && openError == nil else { return out.joined(separator: "\n") }
         for i in ioctls {
-            let state = i.present ? "present" + (i.minSize.map { ", minimum size \($0)" } ?? "") : "absent (\(Errno.name(i.errno)))"
-            out.append("  \(i.name.padding(toLength: 36, withPad: " ", startingAt: 0)) 0x\(String(i.request, radix: 16))  \(state)")
+            let size = i.minSize.map { ", minimum size \($0)" } ?? ""
+            let state = i.present ? "present" + size : "absent (\(i.errno.name))"
+            out.append("  \(i.name.padding(toLength: 36, withPad: " ", startingAt: 0)) "
+                + "0x\(String(i.request, radix: 16))  \(state)")
         }
         out.append("selftest mock (CONFIG_IOMMUFD_TEST): \(mockAvailable ? "yes" : "no")")
-        out.append("TSM uAPI: " + (tsmProfiles.isEmpty ? "none (no TSM ioctls answer: behaves as linux-7.2)" : "matches \(tsmProfiles.joined(separator: ", "))"))
-        out.append("vfio devices: " + (vfioDevices.isEmpty ? "none" : vfioDevices.map { "/dev/vfio/devices/" + $0 }.joined(separator: ", ")))
+        out.append("TSM uAPI: " + (tsmProfiles.isEmpty ? "none (no TSM ioctls answer: behaves as "
+            + "linux-7.2)" : "matches \(tsmProfiles.joined(separator: ", "))"))
+        let nodes = vfioDevices.map { "/dev/vfio/devices/" + $0 }.joined(separator: ", ")
+        out.append("vfio devices: " + (vfioDevices.isEmpty ? "none" : nodes))
         out.append("capabilities: " + (capabilities.isEmpty ? "none" : capabilities.sorted().joined(separator: ", ")))
         return out.joined(separator: "\n")
     }
@@ -152,7 +164,7 @@ package struct KernelProbe: Sendable {
     package func jsonObject() -> [String: Any] {
         [
             "release": release, "machine": machine, "iommu_node": iommuNode,
-            "open_error": openError.map { Errno.name($0) as Any } ?? NSNull(),
+            "open_error": openError.map { $0.name as Any } ?? NSNull(),
             "ioctls": ioctls.map { ["name": $0.name, "request": $0.request, "present": $0.present,
                                     "min_size": $0.minSize.map { $0 as Any } ?? NSNull()] as [String: Any] },
             "selftest_mock": mockAvailable, "tsm_profiles": tsmProfiles, "vfio_devices": vfioDevices,

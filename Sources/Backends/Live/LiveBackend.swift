@@ -28,19 +28,16 @@ package final class LiveBackend: Backend, CapabilityProviding {
     package func open(_ path: String) -> SyscallResult {
         if path.hasPrefix("/dev/vfio/") && !allowDevices { return .fail(Errno.EACCES) }
         let r = uc_open(path, O_RDWR)
-        if r.ret < 0 { return .fail(r.err) }
+        if r.ret < 0 { return .fail(Errno(rawValue: r.err)) }
         openDescriptors.insert(Int32(r.ret))
         return .ok(Int(r.ret))
     }
 
     package func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult {
-        let r: uc_result
-        if arg == nil {
-            r = uc_ioctl(fd, UInt(request), nil)
-        } else {
-            r = arg!.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
-        }
-        if r.ret < 0 { return .fail(r.err) }
+        // The kernel writes the struct back in place; no argument is a NULL pointer.
+        let r = arg?.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
+            ?? uc_ioctl(fd, UInt(request), nil)
+        if r.ret < 0 { return .fail(Errno(rawValue: r.err)) }
         // Some ioctls return a new fd (dma-buf export, fault queue via the
         // struct); a positive value that is a descriptor is tracked by the
         // runner's cleanup, not here.
@@ -50,6 +47,6 @@ package final class LiveBackend: Backend, CapabilityProviding {
     package func close(_ fd: Int32) -> SyscallResult {
         let r = uc_close(fd)
         openDescriptors.remove(fd)
-        return r.ret < 0 ? .fail(r.err) : .ok()
+        return r.ret < 0 ? .fail(Errno(rawValue: r.err)) : .ok()
     }
 }

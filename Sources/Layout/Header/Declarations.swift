@@ -91,7 +91,7 @@ package struct MacroDecl: Sendable {
         guard isIoctlDefinition,
               let r = body.range(of: #"struct\s+([A-Za-z_][A-Za-z0-9_]*)"#, options: .regularExpression)
         else { return nil }
-        return String(body[r].split(separator: " ", omittingEmptySubsequences: true).last!)
+        return body[r].split(separator: " ", omittingEmptySubsequences: true).last.map(String.init)
     }
 }
 

@@ -22,7 +22,7 @@ package struct HeaderParser {
             let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
             throw InputError("\(file):\(line): cannot parse header: a NUL byte; this is not a C header")
         }
-        var p = HeaderParser(tokens: tokenize(text), file: file)
+        var p = HeaderParser(tokens: HeaderTokenizer(text).tokens(), file: file)
         // vfio.h names each ioctl's struct in a comment (`IOCTL - _IOxx(..., struct X)`).
         p.noteDocLink(text)
         return try p.parseTopLevel()
@@ -38,93 +38,6 @@ package struct HeaderParser {
     var nesting = 0
 
     init(tokens: [Token], file: String) { self.tokens = tokens; self.file = file }
-
-    // MARK: tokenizer
-
-    static func tokenize(_ text: String) -> [Token] {
-        let chars = Array(text.unicodeScalars)
-        var out: [Token] = []
-        var i = 0, line = 1
-        var pendingDoc: String?
-        var atLineStart = true
-        func isIdentStart(_ c: Unicode.Scalar) -> Bool { c == "_" || CharacterSet.letters.contains(c) }
-        func isIdent(_ c: Unicode.Scalar) -> Bool { c == "_" || CharacterSet.alphanumerics.contains(c) }
-        while i < chars.count {
-            let c = chars[i]
-            if c == "\n" { line += 1; i += 1; atLineStart = true; continue }
-            if c == " " || c == "\t" || c == "\r" || c == "\u{0C}" { i += 1; continue }
-            if c == "/" && i + 1 < chars.count && chars[i + 1] == "*" {
-                var j = i + 2
-                var body = String.UnicodeScalarView()
-                while j + 1 < chars.count && !(chars[j] == "*" && chars[j + 1] == "/") {
-                    if chars[j] == "\n" { line += 1 }
-                    body.append(chars[j]); j += 1
-                }
-                pendingDoc = String(body)
-                i = min(j + 2, chars.count); continue
-            }
-            if c == "/" && i + 1 < chars.count && chars[i + 1] == "/" {
-                while i < chars.count && chars[i] != "\n" { i += 1 }
-                continue
-            }
-            if c == "#" && atLineStart {
-                // A directive runs to the end of the line, continuations joined;
-                // comments inside it are dropped.
-                let start = line
-                var body = String.UnicodeScalarView()
-                var j = i
-                while j < chars.count {
-                    if chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] == "\n" { j += 2; line += 1; body.append(" "); continue }
-                    if chars[j] == "\n" { break }
-                    if chars[j] == "/" && j + 1 < chars.count && chars[j + 1] == "*" {
-                        j += 2
-                        while j + 1 < chars.count && !(chars[j] == "*" && chars[j + 1] == "/") {
-                            if chars[j] == "\n" { line += 1 }
-                            j += 1
-                        }
-                        j += 2; body.append(" "); continue
-                    }
-                    if chars[j] == "/" && j + 1 < chars.count && chars[j + 1] == "/" {
-                        while j < chars.count && chars[j] != "\n" { j += 1 }
-                        break
-                    }
-                    body.append(chars[j]); j += 1
-                }
-                out.append(Token(kind: .directive, text: String(body), line: start, doc: pendingDoc))
-                pendingDoc = nil
-                i = j; continue
-            }
-            atLineStart = false
-            if isIdentStart(c) {
-                var j = i
-                while j < chars.count && isIdent(chars[j]) { j += 1 }
-                out.append(Token(kind: .ident, text: String(String.UnicodeScalarView(chars[i..<j])), line: line, doc: pendingDoc))
-                pendingDoc = nil
-                i = j; continue
-            }
-            if CharacterSet.decimalDigits.contains(c) {
-                var j = i
-                while j < chars.count && (isIdent(chars[j]) || chars[j] == ".") { j += 1 }
-                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<j])), line: line, doc: pendingDoc))
-                i = j; continue
-            }
-            if c == "\"" || c == "'" {
-                var j = i + 1
-                while j < chars.count && chars[j] != c { if chars[j] == "\\" { j += 1 }; j += 1 }
-                out.append(Token(kind: .number, text: String(String.UnicodeScalarView(chars[i..<min(j + 1, chars.count)])), line: line, doc: nil))
-                i = j + 1; continue
-            }
-            // Two-character operators matter only inside expressions we keep as text.
-            let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
-            if ["<<", ">>", "->", "==", "!=", "<=", ">=", "&&", "||"].contains(two) {
-                out.append(Token(kind: .punct, text: two, line: line, doc: nil)); i += 2; continue
-            }
-            out.append(Token(kind: .punct, text: String(c), line: line, doc: pendingDoc))
-            pendingDoc = nil
-            i += 1
-        }
-        return out
-    }
 
     // MARK: helpers
 
@@ -210,7 +123,8 @@ package struct HeaderParser {
         var bodyStart = nameEnd
         if nameEnd < rest.endIndex && rest[nameEnd] == "(" {
             let close = rest[nameEnd...].firstIndex(of: ")") ?? rest.endIndex
-            params = rest[rest.index(after: nameEnd)..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            params = rest[rest.index(after: nameEnd)..<close].split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
             bodyStart = close < rest.endIndex ? rest.index(after: close) : close
         }
         let body = rest[bodyStart...].trimmingCharacters(in: .whitespaces)
@@ -237,11 +151,13 @@ package struct HeaderParser {
         var current: String?
         for l in lines {
             if let r = l.range(of: #"^@([A-Za-z0-9_]+)\s*:"#, options: .regularExpression) {
-                let name = String(l[l.index(after: r.lowerBound)..<r.upperBound].dropLast()).trimmingCharacters(in: .whitespaces)
+                let name = String(l[l.index(after: r.lowerBound)..<r.upperBound].dropLast())
+                    .trimmingCharacters(in: .whitespaces)
                 current = name
                 fieldDocs[name] = String(l[r.upperBound...]).trimmingCharacters(in: .whitespaces)
             } else if let c = current {
-                if l.trimmingCharacters(in: .whitespaces).isEmpty { current = nil } else { fieldDocs[c, default: ""] += " " + l.trimmingCharacters(in: .whitespaces) }
+                if l.trimmingCharacters(in: .whitespaces).isEmpty { current = nil } else { fieldDocs[c,
+                    default: ""] += " " + l.trimmingCharacters(in: .whitespaces) }
             }
         }
         var ioctl: String?
@@ -255,11 +171,13 @@ package struct HeaderParser {
     mutating func parseRecord() throws -> RecordDecl {
         nesting += 1
         defer { nesting -= 1 }
-        guard let kw = next() else { throw fail("unexpected end of file", nil) }
-        if nesting > HeaderParser.maxNesting { throw fail("structs nested more than \(HeaderParser.maxNesting) deep", kw) }
+        guard let kw = next() else { throw fail("expected struct or union", nil) }
+        if nesting > HeaderParser.maxNesting {
+            throw fail("structs nested more than \(HeaderParser.maxNesting) deep", kw)
+        }
         let kind: RecordKind = kw.text == "union" ? .union : .struct
         var name: String?
-        if peek()?.kind == .ident { name = next()!.text }
+        if peek()?.kind == .ident { name = next()?.text }
         guard next()?.text == "{" else { throw fail("expected '{' after \(kw.text)", peek()) }
         var members: [MemberDecl] = []
         while let t = peek(), t.text != "}" {
@@ -270,12 +188,15 @@ package struct HeaderParser {
                 let (attrs, decls) = declaratorTail()
                 if decls.isEmpty {
                     members.append(MemberDecl(name: nil, type: nested.kind.rawValue, pointerDepth: 0, arrayDims: [],
-                                              bitWidth: nil, attributes: attrs, nested: nested, location: nested.location))
+                                              bitWidth: nil, attributes: attrs, nested: nested,
+                                              location: nested.location))
                 } else {
                     for d in decls {
-                        members.append(MemberDecl(name: d.name, type: nested.kind.rawValue + (nested.name.map { " " + $0 } ?? ""),
+                        members.append(MemberDecl(name: d.name,
+                                                  type: nested.kind.rawValue + (nested.name.map { " " + $0 } ?? ""),
                                                   pointerDepth: d.pointers, arrayDims: d.dims, bitWidth: d.bits,
-                                                  attributes: attrs + d.attrs, nested: nested, location: nested.location))
+                                                  attributes: attrs + d.attrs, nested: nested,
+                                                  location: nested.location))
                     }
                 }
                 continue
@@ -297,12 +218,18 @@ package struct HeaderParser {
         var attrs: [String] = []
         while let t = peek(), t.kind == .ident, HeaderParser.attributeMacros.contains(t.text) {
             pos += 1
-            if peek()?.text == "(" { attrs.append(t.text + HeaderParser.join(balancedParens())) } else { attrs.append(t.text) }
+            if peek()?.text == "(" {
+                attrs.append(t.text + HeaderParser.join(balancedParens()))
+            } else {
+                attrs.append(t.text)
+            }
         }
         return attrs
     }
 
-    struct Declarator { var name: String; var pointers: Int; var dims: [String]; var bits: String?; var attrs: [String] }
+    struct Declarator {
+        var name: String; var pointers: Int; var dims: [String]; var bits: String?; var attrs: [String]
+    }
 
     /// After a nested record body: `[attrs] [declarators] ;`.
     mutating func declaratorTail() -> ([String], [Declarator]) {
@@ -342,7 +269,12 @@ package struct HeaderParser {
                 if j < toks.count && toks[j].text == "(" {
                     var depth = 0
                     var group: [Token] = []
-                    while j < toks.count { group.append(toks[j]); if toks[j].text == "(" { depth += 1 }; if toks[j].text == ")" { depth -= 1; if depth == 0 { j += 1; break } }; j += 1 }
+                    while j < toks.count {
+                        group.append(toks[j])
+                        if toks[j].text == "(" { depth += 1 }
+                        if toks[j].text == ")" { depth -= 1; if depth == 0 { j += 1; break } }
+                        j += 1
+                    }
                     text += join(group)
                 }
                 d.attrs.append(text); i = j; continue
@@ -381,7 +313,9 @@ package struct HeaderParser {
         // `[`, `:` or attribute; everything before it (minus `*`) is the type.
         var nameIndex: Int?
         for (i, t) in head.enumerated() {
-            if t.text == "[" || t.text == ":" || (t.kind == .ident && HeaderParser.attributeMacros.contains(t.text)) { break }
+            if t.text == "[" || t.text == ":" || (t.kind == .ident && HeaderParser.attributeMacros.contains(t.text)) {
+                break
+            }
             if t.kind == .ident && !["const", "volatile"].contains(t.text) { nameIndex = i }
         }
         guard let nameIndex, nameIndex > 0 else { throw fail("cannot read member declaration", first) }
@@ -398,9 +332,9 @@ package struct HeaderParser {
     }
 
     mutating func parseEnum() throws -> EnumDecl {
-        let kw = next()!
+        guard let kw = next() else { throw fail("expected enum", nil) }
         var name: String?
-        if peek()?.kind == .ident { name = next()!.text }
+        if peek()?.kind == .ident { name = next()?.text }
         guard next()?.text == "{" else { throw fail("expected '{' after enum", kw) }
         var constants: [EnumConstantDecl] = []
         while let t = peek(), t.text != "}" {
@@ -420,7 +354,8 @@ package struct HeaderParser {
                     expr.append(e); pos += 1
                 }
             }
-            constants.append(EnumConstantDecl(name: t.text, expression: expr.isEmpty ? nil : HeaderParser.join(expr), location: loc(t)))
+            constants.append(EnumConstantDecl(name: t.text, expression: expr.isEmpty ? nil : HeaderParser.join(expr),
+                                              location: loc(t)))
         }
         guard next()?.text == "}" else { throw fail("unterminated enum", kw) }
         skipAttributesAndDeclarators()

@@ -17,8 +17,10 @@ package struct HeaderTree: Sendable {
             throw InputError("header folder \(path) does not exist")
         }
         let candidates = [path, path + "/include", path + "/usr/include"]
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + HeaderTree.iommufdHeader) }) else {
-            throw InputError("\(path) has no \(HeaderTree.iommufdHeader); pass the include folder of a header tree (make headers_install output or /usr/include)")
+        let hasHeader = { (d: String) in FileManager.default.fileExists(atPath: d + "/" + HeaderTree.iommufdHeader) }
+        guard let found = candidates.first(where: hasHeader) else {
+            throw InputError("\(path) has no \(HeaderTree.iommufdHeader); pass the include folder of a header tree "
+                + "(make headers_install output or /usr/include)")
         }
         root = (found as NSString).standardizingPath
     }

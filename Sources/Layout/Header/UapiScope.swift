@@ -39,9 +39,12 @@ package struct UapiScope: Sendable {
         var constants: [(String, SourceLocation)] = []
         for h in headers {
             let family: IoctlFamily = h.file.hasSuffix("iommufd.h") ? .iommufd : .vfio
-            let byDoc = Dictionary(h.records.compactMap { r in r.doc?.ioctlName.map { ($0, r.name ?? "") } }, uniquingKeysWith: { a, _ in a })
+            let byDoc = Dictionary(h.records.compactMap { r in r.doc?.ioctlName.map { ($0, r.name ?? "") } },
+                                   uniquingKeysWith: { a, _ in a })
             for m in h.macros where m.isIoctlDefinition {
-                if family == .vfio && !(UapiScope.vfioIoctls.contains(m.name) || extraVfioIoctls.contains(m.name)) { continue }
+                if family == .vfio && !(UapiScope.vfioIoctls.contains(m.name) || extraVfioIoctls.contains(m.name)) {
+                    continue
+                }
                 let structName = m.ioctlStructArgument ?? byDoc[m.name] ?? h.docLinks[m.name]
                     ?? (family == .iommufd ? UapiScope.precedingRecord(in: h, before: m.location.line)?.name : nil)
                 ioctls.append(Ioctl(name: m.name, family: family, structName: structName, location: m.location))
@@ -50,13 +53,16 @@ package struct UapiScope: Sendable {
                 records += h.records.filter { $0.name != nil }
             } else {
                 var wanted = Set(ioctls.filter { $0.family == .vfio }.compactMap(\.structName))
-                for r in h.records { if let n = r.name, UapiScope.vfioStructPrefixes.contains(where: n.hasPrefix) { wanted.insert(n) } }
+                for r in h.records {
+                    if let n = r.name, UapiScope.vfioStructPrefixes.contains(where: n.hasPrefix) { wanted.insert(n) }
+                }
                 // Close over member types (e.g. dma_ranges[] → vfio_region_dma_range).
                 var changed = true
                 while changed {
                     changed = false
                     for r in h.records where wanted.contains(r.name ?? "") {
-                        for m in r.leafMembers { if let t = m.recordTypeName, !wanted.contains(t) { wanted.insert(t); changed = true } }
+                        for m in r.leafMembers { if let t = m.recordTypeName,
+                                                !wanted.contains(t) { wanted.insert(t); changed = true } }
                     }
                 }
                 records += h.records.filter { wanted.contains($0.name ?? "") }
@@ -81,7 +87,10 @@ package struct UapiScope: Sendable {
         let b = m.body
         if b.isEmpty || b.hasPrefix("\"") || b.hasPrefix("__attribute") || b.hasPrefix("struct ") { return false }
         if m.name.hasPrefix("_") && m.name.hasSuffix("_H") { return false }
-        if b.range(of: #"^(__[us](8|16|32|64)|__aligned_u64|unsigned|int|long|char)\b"#, options: .regularExpression) != nil { return false }
+        if b.range(of: #"^(__[us](8|16|32|64)|__aligned_u64|unsigned|int|long|char)\b"#,
+                   options: .regularExpression) != nil {
+            return false
+        }
         return true
     }
 

@@ -84,14 +84,16 @@ package enum HunkApplier {
 
         /// Nothing to say: placed where stated, exactly, nothing dropped.
         package var isPlain: Bool {
-            offset == 0 && match == .exact && dropped.isEmpty && blankLinesMissing == 0 && contextMissing == 0 && !reindented
+            offset == 0 && match == .exact && dropped.isEmpty && blankLinesMissing == 0 && contextMissing == 0
+                && !reindented
         }
     }
 
     /// Applies every hunk of `file` to `buffer` in order. Hunks cannot overlap
     /// or go backwards, so each search starts after the previous hunk. Added
     /// lines of archive copies are re-indented as C when `reindent` is set.
-    package static func apply(_ file: FileDiff, to buffer: inout Buffer, reindent: Bool = false) throws(Failure) -> [Placement] {
+    package static func apply(_ file: FileDiff, to buffer: inout Buffer,
+                              reindent: Bool = false) throws(Failure) -> [Placement] {
         var drift = 0
         var minPos = 0
         var placements: [Placement] = []
@@ -129,7 +131,8 @@ package enum HunkApplier {
 
     /// The failure for a hunk that fits nowhere: the first line that did not
     /// match where it was expected, and whether its result is already there.
-    static func failure(_ hunk: Hunk, number: Int, in lines: [String], near expected: Int, from minPos: Int) -> Failure {
+    static func failure(_ hunk: Hunk, number: Int, in lines: [String], near expected: Int,
+                        from minPos: Int) -> Failure {
         let squeezed = lines.map(squeeze)
         let at = min(max(expected, minPos), max(lines.count - 1, 0))
         var mismatch: HunkLine?
@@ -137,7 +140,8 @@ package enum HunkApplier {
         let reversed = hunk.reversed
         let already = reversed.changes && (hunk.lines + hunk.tail).contains { $0.kind == .add }
             && locate(reversed, in: lines, near: expected, from: minPos) != nil
-        return Failure(hunkNumber: number, header: hunk.header, line: expected + 1, alreadyApplied: already, firstMismatch: mismatch)
+        return Failure(hunkNumber: number, header: hunk.header, line: expected + 1, alreadyApplied: already,
+                       firstMismatch: mismatch)
     }
 
     static func squeeze(_ s: String) -> String { s.filter { !$0.isWhitespace } }
@@ -197,11 +201,51 @@ package enum HunkApplier {
     /// copies lost its tabs); the hunk header's counts must come out exactly.
     static func align(_ hunk: Hunk, _ lines: [String], _ squeezed: [String], at p: Int, _ match: Match,
                       maxDropped: Int = Int.max) -> Result<Alignment, Mismatch> {
-        let items = hunk.lines + hunk.tail
+        var s = Aligner(hunk: hunk, lines: lines, squeezed: squeezed, match: match, at: p)
+        for (n, item) in (hunk.lines + hunk.tail).enumerated() {
+            if n >= hunk.lines.count && s.old == hunk.oldCount && s.new == hunk.newCount { break }
+            if let m = s.step(item, maxDropped: maxDropped) { return .failure(m) }
+        }
+        // Blank lines the copy dropped at the end of the hunk.
+        while match == .ignoringBlankLines, s.old < hunk.oldCount, s.new < hunk.newCount, s.j < lines.count,
+              squeezed[s.j].isEmpty {
+            s.take(upTo: s.j + 1)
+        }
+        let missing = hunk.oldCount - s.old
+        // A copy cut short may lack as much trailing context as it was cut
+        // short by (as many old as new lines), nothing else: dropped reply
+        // lines must be surplus to the counts.
+        guard missing == hunk.newCount - s.new, missing <= hunk.missingContextLines else {
+            return .failure(Mismatch(item: nil))
+        }
+        s.a.contextMissing = missing
+        s.a.span = s.j - p
+        return .success(s.a)
+    }
+
+    /// One alignment of a hunk against the file, line by line: where it is in
+    /// the file (`j`), how many old and new lines it has used, and the result so far.
+    struct Aligner {
+        let hunk: Hunk
+        let lines: [String]
+        let squeezed: [String]
+        let match: Match
         var a = Alignment()
-        var j = p, old = 0, new = 0
-        var lastTree: (text: String, removed: Bool)? = p > 0 && p <= lines.count ? (lines[p - 1], false) : nil
-        func same(_ k: Int, _ text: String) -> Bool { match == .exact ? lines[k] == text : squeezed[k] == squeeze(text) }
+        var j: Int
+        var old = 0, new = 0
+        /// The file line before the next added run, for re-indenting it.
+        var lastTree: (text: String, removed: Bool)?
+
+        init(hunk: Hunk, lines: [String], squeezed: [String], match: Match, at p: Int) {
+            self.hunk = hunk; self.lines = lines; self.squeezed = squeezed; self.match = match
+            j = p
+            lastTree = p > 0 && p <= lines.count ? (lines[p - 1], false) : nil
+        }
+
+        func same(_ k: Int, _ text: String) -> Bool {
+            match == .exact ? lines[k] == text : squeezed[k] == HunkApplier.squeeze(text)
+        }
+
         /// The file line at or after j that equals `text`, past blank lines the copy dropped.
         func find(_ text: String) -> Int? {
             var k = j
@@ -212,37 +256,43 @@ package enum HunkApplier {
             }
             return nil
         }
-        func fits(_ k: Int, context: Bool) -> Bool { old + (k - j) < hunk.oldCount && (!context || new + (k - j) < hunk.newCount) }
+
+        func fits(_ k: Int, context: Bool) -> Bool {
+            old + (k - j) < hunk.oldCount && (!context || new + (k - j) < hunk.newCount)
+        }
+
         /// Blank file lines the copy dropped, up to line k. When the hunk just
         /// added lines ending in a blank one, the dropped blank stood before
         /// them (`ctx, blank, +x, +blank, ctx` is the usual shape), so it goes there.
-        func take(upTo k: Int) {
+        mutating func take(upTo k: Int) {
             guard j < k else { return }
             let blanks = Array(lines[j..<k])
             let n = blanks.count
             j = k; old += n; new += n; a.blanksSkipped += n
             if let run = a.addedRuns.last, run.range.upperBound == a.replacement.count, run.range.count > 1,
-               squeeze(a.replacement[a.replacement.count - 1]).isEmpty {
+               HunkApplier.squeeze(a.replacement[a.replacement.count - 1]).isEmpty {
                 a.replacement.insert(contentsOf: blanks, at: run.range.lowerBound)
                 a.addedRuns[a.addedRuns.count - 1].range = (run.range.lowerBound + n)..<(run.range.upperBound + n)
             } else {
                 a.replacement += blanks
             }
         }
-        for (n, item) in items.enumerated() {
-            if n >= hunk.lines.count && old == hunk.oldCount && new == hunk.newCount { break }
+
+        /// Takes one line of the hunk; the mismatch when it does not fit.
+        mutating func step(_ item: HunkLine, maxDropped: Int) -> Mismatch? {
             switch item.kind {
             case .add:
-                guard new < hunk.newCount else { return .failure(Mismatch(item: item)) }
+                guard new < hunk.newCount else { return Mismatch(item: item) }
                 if a.addedRuns.last?.range.upperBound != a.replacement.count {
                     a.addedRuns.append(CIndent.Run(range: a.replacement.count..<a.replacement.count, before: lastTree))
                 }
                 a.replacement.append(item.text)
-                a.addedRuns[a.addedRuns.count - 1].range = a.addedRuns[a.addedRuns.count - 1].range.lowerBound..<a.replacement.count
+                let last = a.addedRuns.count - 1
+                a.addedRuns[last].range = a.addedRuns[last].range.lowerBound..<a.replacement.count
                 new += 1
             case .remove, .context:
                 let context = item.kind == .context
-                guard let k = find(item.text), fits(k, context: context) else { return .failure(Mismatch(item: item)) }
+                guard let k = find(item.text), fits(k, context: context) else { return Mismatch(item: item) }
                 take(upTo: k)
                 lastTree = (lines[j], !context)
                 if context { a.replacement.append(lines[j]); new += 1 }
@@ -254,22 +304,11 @@ package enum HunkApplier {
                     a.replacement.append(lines[j]); j += 1; old += 1; new += 1
                 } else {
                     a.dropped.append(item)
-                    if a.dropped.count > maxDropped { return .failure(Mismatch(item: item)) }
+                    if a.dropped.count > maxDropped { return Mismatch(item: item) }
                 }
             }
+            return nil
         }
-        // Blank lines the copy dropped at the end of the hunk.
-        while match == .ignoringBlankLines, old < hunk.oldCount, new < hunk.newCount, j < lines.count, squeezed[j].isEmpty {
-            take(upTo: j + 1)
-        }
-        let missing = hunk.oldCount - old
-        // A copy cut short may lack as much trailing context as it was cut
-        // short by (as many old as new lines), nothing else: dropped reply
-        // lines must be surplus to the counts.
-        guard missing == hunk.newCount - new, missing <= hunk.missingContextLines else { return .failure(Mismatch(item: nil)) }
-        a.contextMissing = missing
-        a.span = j - p
-        return .success(a)
     }
 }
 

@@ -54,13 +54,16 @@ package enum KernelBugs {
 
     static func apply(_ e: KernelBug.Edit, to text: String, bug: String) throws -> String {
         let scope = try e.function.map { f -> Range<String.Index> in
-            guard let r = functionBody(f, in: text) else { throw InputError("bug \(bug): no function \(f) in \(e.file)") }
+            guard let r = functionBody(f, in: text) else {
+                throw InputError("bug \(bug): no function \(f) in \(e.file)")
+            }
             return r
         } ?? text.startIndex..<text.endIndex
         func once(_ fragment: String) throws -> Range<String.Index> {
             let found = occurrences(fragment, in: text, within: scope)
             guard found.count == 1 else {
-                throw InputError("bug \(bug): '\(fragment)' occurs \(found.count) times in \(e.function ?? e.file), not once")
+                throw InputError("bug \(bug): '\(fragment)' occurs \(found.count) times in "
+                    + "\(e.function ?? e.file), not once")
             }
             return found[0]
         }
@@ -71,7 +74,8 @@ package enum KernelBugs {
             if w.isEmpty {
                 let lo = text[..<range.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
                 let hi = text[range.upperBound...].firstIndex(of: "\n").map { text.index(after: $0) } ?? text.endIndex
-                if text[lo..<range.lowerBound].allSatisfy(\.isWhitespace) && text[range.upperBound..<hi].allSatisfy(\.isWhitespace) {
+                if text[lo..<range.lowerBound].allSatisfy(\.isWhitespace)
+                    && text[range.upperBound..<hi].allSatisfy(\.isWhitespace) {
                     range = lo..<hi
                 }
             }
@@ -100,11 +104,19 @@ package enum KernelBugs {
             search = r.upperBound..<text.endIndex
             let lineStart = text[..<r.lowerBound].lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
             guard !text[lineStart..<r.lowerBound].contains(where: { "=(,;".contains($0) }) else { continue }
-            guard let open = text[r.upperBound...].firstIndex(where: { $0 == "{" || $0 == ";" }), text[open] == "{" else { continue }
+            guard let open = text[r.upperBound...].firstIndex(where: { $0 == "{" || $0 == ";" }),
+                  text[open] == "{" else {
+                continue
+            }
             var depth = 0
             var i = open
             while i < text.endIndex {
-                if text[i] == "{" { depth += 1 } else if text[i] == "}" { depth -= 1; if depth == 0 { return open..<text.index(after: i) } }
+                if text[i] == "{" {
+                    depth += 1
+                } else if text[i] == "}" {
+                    depth -= 1
+                    if depth == 0 { return open..<text.index(after: i) }
+                }
                 i = text.index(after: i)
             }
         }
@@ -112,7 +124,8 @@ package enum KernelBugs {
     }
 
     /// Where `fragment` occurs in `text[scope]`, white space ignored on both sides.
-    static func occurrences(_ fragment: String, in text: String, within scope: Range<String.Index>) -> [Range<String.Index>] {
+    static func occurrences(_ fragment: String, in text: String,
+                            within scope: Range<String.Index>) -> [Range<String.Index>] {
         let want = Array(fragment.filter { !$0.isWhitespace })
         guard !want.isEmpty else { return [] }
         var chars: [(Character, String.Index)] = []
@@ -131,5 +144,7 @@ package enum KernelBugs {
 }
 
 extension KernelBug.Edit {
-    var isWellFormed: Bool { (replace != nil && with != nil && move == nil) || (move != nil && after != nil && replace == nil) }
+    var isWellFormed: Bool {
+        (replace != nil && with != nil && move == nil) || (move != nil && after != nil && replace == nil)
+    }
 }

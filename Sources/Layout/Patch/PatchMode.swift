@@ -57,16 +57,19 @@ package enum PatchMode {
 
     /// Same as `apply(patchFile:to:)` for text already in memory; `name` is
     /// used in messages.
-    package static func apply(patchText text: String, named name: String, to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+    package static func apply(patchText text: String, named name: String, to tree: HeaderTree) throws -> (HeaderTree,
+        AppliedPatch) {
         try apply([(name, try parse(text, named: name))], to: tree)
     }
 
-    static func apply(_ patches: [(name: String, series: PatchSeries)], to tree: HeaderTree) throws -> (HeaderTree, AppliedPatch) {
+    static func apply(_ patches: [(name: String, series: PatchSeries)], to tree: HeaderTree) throws -> (HeaderTree,
+                                                                                                        AppliedPatch) {
         let applier = SeriesApplier(key: { HunkApplier.uapiKey(for: $0) }, base: { try tree.text(of: $0) })
         let result = try applier.apply(patches)
         guard !result.touched.isEmpty else {
             let names = patches.map(\.name).joined(separator: ", ")
-            throw InputError("\(names) touches neither \(HunkApplier.uapiPaths[0].kernelPath) nor \(HunkApplier.uapiPaths[1].kernelPath)")
+            throw InputError("\(names) touches neither \(HunkApplier.uapiPaths[0].kernelPath) nor "
+                + "\(HunkApplier.uapiPaths[1].kernelPath)")
         }
         var patchedTree = tree
         var patched: [String: String] = [:]

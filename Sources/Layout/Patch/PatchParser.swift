@@ -32,7 +32,8 @@ struct Parser {
         guard let colon = s.firstIndex(of: ":"), colon != s.startIndex,
               s[s.index(after: colon)...].first == " " else { return false }
         let name = s[..<colon]
-        return name.first!.isASCII && name.first!.isLetter
+        guard let first = name.first else { return false }
+        return first.isASCII && first.isLetter
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 
@@ -136,11 +137,14 @@ struct Parser {
             if line.hasPrefix("rename from ") || line.hasPrefix("rename to ") {
                 let from = line.hasPrefix("rename from ")
                 let path = String(line.dropFirst(from ? 12 : 10))
-                if from { cur.files[cur.files.count - 1].oldPath = path } else { cur.files[cur.files.count - 1].newPath = path }
+                let last = cur.files.count - 1
+                if from { cur.files[last].oldPath = path } else { cur.files[last].newPath = path }
                 cur.files[cur.files.count - 1].isRename = true
                 i += 1; return
             }
-            if line.hasPrefix("copy from ") || line.hasPrefix("copy to ") { cur.files[cur.files.count - 1].isCopy = true }
+            if line.hasPrefix("copy from ") || line.hasPrefix("copy to ") {
+                cur.files[cur.files.count - 1].isCopy = true
+            }
             if line.hasPrefix("new file mode") { cur.files[cur.files.count - 1].oldPath = nil }
             if line.hasPrefix("deleted file mode") { cur.files[cur.files.count - 1].newPath = nil }
             if line == "GIT binary patch" || (line.hasPrefix("Binary files ") && line.hasSuffix(" differ")) {
@@ -154,7 +158,8 @@ struct Parser {
         if justEndedHunk, let f = line.first, f == "+" || f == "-" {
             // Counts said the hunk was over; more changed lines mean they were wrong.
             let file = cur.files.last?.path ?? "?"
-            throw InputError("line \(i + 1): changed line after hunk #\(cur.files.last?.hunks.count ?? 0) of \(file) ended; the hunk header's line counts do not match its body")
+            throw InputError("line \(i + 1): changed line after hunk #\(cur.files.last?.hunks.count ?? 0) of \(file) "
+                + "ended; the hunk header's line counts do not match its body")
         }
         if Parser.looksLikeSubject(line) {
             // Archive copies put the subject first, without `Subject:`; after
@@ -207,7 +212,8 @@ struct Parser {
     static let maxLineNumber = 10_000_000
 
     /// `@@ -l[,s] +l[,s] @@ section`; a missing count means 1.
-    static func parseHunkHeader(_ h: String) -> (oldStart: Int, oldCount: Int, newStart: Int, newCount: Int, section: String)? {
+    static func parseHunkHeader(_ h: String) -> (oldStart: Int, oldCount: Int, newStart: Int, newCount: Int,
+                                                 section: String)? {
         var rest = Substring(h)
         func eat(_ p: String) -> Bool {
             guard rest.hasPrefix(p) else { return false }
@@ -258,19 +264,11 @@ struct Parser {
     /// Because reply text may have used up the counts early, a hunk with bare
     /// lines also keeps the lines up to the next boundary as its `tail`.
     mutating func readHunk() throws {
-        let header = lines[i]
         let lineNo = i + 1
-        guard let h = Parser.parseHunkHeader(header) else {
-            throw InputError("line \(lineNo): cannot read hunk header '\(Parser.clip(header))'")
-        }
-        guard inFile, !cur.files.isEmpty else {
-            throw InputError("line \(lineNo): hunk header without a file header ('diff --git' or '---'/'+++') before it")
-        }
+        var hunk = try startHunk()
         let file = cur.files[cur.files.count - 1]
         let hunkNo = file.hunks.count + 1
-        var hunk = Hunk(oldStart: h.oldStart, oldCount: h.oldCount, newStart: h.newStart, newCount: h.newCount,
-                        section: h.section, lines: [], patchLine: lineNo)
-        var oldLeft = h.oldCount, newLeft = h.newCount
+        var oldLeft = hunk.oldCount, newLeft = hunk.newCount
         // No ` `-prefixed line so far: this may be a list-archive copy.
         var archiveCopy = true
         i += 1
@@ -299,10 +297,14 @@ struct Parser {
             guard let line = hunkLine(i) else { markNoNewline(&hunk); i += 1; continue }
             switch line.kind {
             case .add:
-                guard newLeft > 0 else { throw InputError("line \(i + 1): \(where_()) has more added lines than its header says") }
+                guard newLeft > 0 else {
+                    throw InputError("line \(i + 1): \(where_()) has more added lines than its header says")
+                }
                 newLeft -= 1
             case .remove:
-                guard oldLeft > 0 else { throw InputError("line \(i + 1): \(where_()) has more removed lines than its header says") }
+                guard oldLeft > 0 else {
+                    throw InputError("line \(i + 1): \(where_()) has more removed lines than its header says")
+                }
                 oldLeft -= 1
             case .context:
                 archiveCopy = false
@@ -315,14 +317,33 @@ struct Parser {
             i += 1
         }
         if i < lines.count, lines[i].hasPrefix("\\") { markNoNewline(&hunk); i += 1 }
-        if hunk.hasBareLines {
-            while i < lines.count, !isBoundary(i, archive: true) {
-                if let line = hunkLine(i) { hunk.tail.append(line) } else { markNoNewline(&hunk) }
-                i += 1
-            }
-        }
+        if hunk.hasBareLines { readTail(&hunk) }
         cur.files[cur.files.count - 1].hunks.append(hunk)
         justEndedHunk = hunk.tail.isEmpty
+    }
+
+    /// The hunk the header at line `i` opens, still without lines; it must follow a file header.
+    mutating func startHunk() throws -> Hunk {
+        let header = lines[i]
+        let lineNo = i + 1
+        guard let h = Parser.parseHunkHeader(header) else {
+            throw InputError("line \(lineNo): cannot read hunk header '\(Parser.clip(header))'")
+        }
+        guard inFile, !cur.files.isEmpty else {
+            throw InputError("line \(lineNo): hunk header without a file header ('diff --git' or '---'/'+++') "
+                + "before it")
+        }
+        return Hunk(oldStart: h.oldStart, oldCount: h.oldCount, newStart: h.newStart, newCount: h.newCount,
+                    section: h.section, lines: [], patchLine: lineNo)
+    }
+
+    /// The lines up to the next boundary, kept after a hunk with bare lines
+    /// (reply text may have used up its counts early).
+    mutating func readTail(_ hunk: inout Hunk) {
+        while i < lines.count, !isBoundary(i, archive: true) {
+            if let line = hunkLine(i) { hunk.tail.append(line) } else { markNoNewline(&hunk) }
+            i += 1
+        }
     }
 
     func markNoNewline(_ hunk: inout Hunk) {

@@ -131,7 +131,8 @@ package struct PatchSeries: Sendable, Equatable {
 
     /// Splits on LF only (bytes, so CRLF is not a single Character) and drops CRs.
     static func splitLines(_ text: String) -> [String] {
-        var out = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { bytes -> String in
+        var out = text.utf8.split(separator: UInt8(ascii: "\n"),
+                                  omittingEmptySubsequences: false).map { bytes -> String in
             var b = bytes
             if b.last == UInt8(ascii: "\r") { b = b.dropLast() }
             return String(decoding: b, as: UTF8.self)

@@ -79,8 +79,13 @@ package struct SeriesApplier {
         guard let k = newKey ?? oldKey else { return }
         if file.isBinary { throw InputError("\(label): \(file.path) is a binary diff, which this tool cannot apply") }
         if file.isCopy { throw InputError("\(label): copies a file to \(file.path), which this tool cannot apply") }
-        if file.isRename, !wholeTree { throw InputError("\(label): renames \(file.oldPath!) to \(file.newPath!), which this tool cannot check") }
-        if file.isDeletion, !wholeTree { throw InputError("\(label): deletes \(file.oldPath!), which this tool cannot check") }
+        if file.isRename, !wholeTree {
+            throw InputError("\(label): renames \(file.oldPath ?? "?") to \(file.newPath ?? "?"), "
+                             + "which this tool cannot check")
+        }
+        if file.isDeletion, !wholeTree {
+            throw InputError("\(label): deletes \(file.oldPath ?? file.path), which this tool cannot check")
+        }
         if file.hunks.isEmpty && !file.isRename && !file.isDeletion { return }
         if let n = file.hunks.firstIndex(where: { !$0.changes }) {
             throw InputError("\(label): hunk #\(n + 1) of \(file.path) (\(file.hunks[n].header)) changes nothing")
@@ -102,13 +107,15 @@ package struct SeriesApplier {
         }
         note(placements, label: label, patchFile: patchFile, path: file.path, into: &state.result)
         if file.isDeletion {
-            guard buffer.lines.isEmpty else { throw InputError("\(label): deletes \(file.path), but its hunks leave text behind") }
+            guard buffer.lines.isEmpty else {
+                throw InputError("\(label): deletes \(file.path), but its hunks leave text behind")
+            }
             state.current[sourceKey] = .some(nil)
             return
         }
         if file.isRename, sourceKey != k {
             if try state.text(k, base: base) != nil {
-                throw InputError("\(label): renames \(file.oldPath!) onto \(file.newPath!), which exists")
+                throw InputError("\(label): renames \(file.oldPath ?? "?") onto \(file.newPath ?? "?"), which exists")
             }
             state.current[sourceKey] = .some(nil)
         }
@@ -122,7 +129,8 @@ package struct SeriesApplier {
         if let m = f.firstMismatch {
             let mark = m.kind == .add ? "+" : m.kind == .remove ? "-" : m.kind == .context ? " " : ""
             let shown = (mark + m.text).count > 70 ? String((mark + m.text).prefix(67)) + "..." : mark + m.text
-            s += ": patch line \(m.patchLine) '\(shown)' " + (m.kind == .add ? "is one added line too many" : "matches no line there")
+            s += ": patch line \(m.patchLine) "
+                + "'\(shown)' " + (m.kind == .add ? "is one added line too many" : "matches no line there")
         } else {
             s += ": its lines do not add up to the header's counts there"
         }
@@ -134,7 +142,8 @@ package struct SeriesApplier {
         var dropped = 0, blanks = 0
         for p in placements {
             for l in p.dropped {
-                result.dropped.append(DroppedLine(patchFile: patchFile, patchLine: l.patchLine, label: label, path: path,
+                result.dropped.append(DroppedLine(patchFile: patchFile, patchLine: l.patchLine, label: label,
+                                                  path: path,
                                                   hunk: p.header, text: l.text))
             }
             dropped += p.dropped.count
@@ -146,14 +155,20 @@ package struct SeriesApplier {
             case .ignoringBlankLines: how.append("ignoring white space and blank lines")
             }
             if p.reindented { how.append("added lines re-indented") }
-            if !how.isEmpty { result.notes.append("\(label): hunk #\(p.hunkNumber) of \(path) applied \(how.joined(separator: ", "))") }
+            if !how.isEmpty {
+                result.notes.append("\(label): hunk #\(p.hunkNumber) of \(path) applied \(how.joined(separator: ", "))")
+            }
             if p.contextMissing > 0 {
-                result.notes.append("\(label): hunk #\(p.hunkNumber) of \(path) lacks its last \(p.contextMissing) context line(s) (the copy is cut short)")
+                result.notes.append("\(label): hunk #\(p.hunkNumber) of \(path) lacks its last \(p.contextMissing) "
+                    + "context line(s) (the copy is cut short)")
             }
         }
-        if dropped > 0 { result.notes.append("\(label): dropped \(dropped) line(s) of reply text inside hunks of \(path)") }
+        if dropped > 0 {
+            result.notes.append("\(label): dropped \(dropped) line(s) of reply text inside hunks of \(path)")
+        }
         if blanks > 0 {
-            result.notes.append("\(label): \(blanks) blank context line(s) of \(path) missing from the copy (dropped by a mail archive)")
+            result.notes.append("\(label): \(blanks) blank context line(s) of \(path) missing from the copy (dropped "
+                + "by a mail archive)")
         }
     }
 }

@@ -11,11 +11,14 @@ package struct TreePatch: Sendable {
     /// The planted bug, if any.
     package private(set) var bug: KernelBug?
     /// Changed files in the order the patches first touched them.
-    package var changedPaths: [String] { application.touched.filter { application.patched[$0] != application.base[$0] } }
+    package var changedPaths: [String] {
+        application.touched.filter { application.patched[$0] != application.base[$0] }
+    }
 
     /// The clean `git diff` of the tree before and after the patches.
     package var diff: String {
-        changedPaths.map { UnifiedDiff.render(path: $0, old: application.base[$0], new: application.patched[$0] ?? nil) }
+        changedPaths.map { UnifiedDiff.render(path: $0, old: application.base[$0],
+                                              new: application.patched[$0] ?? nil) }
             .joined()
     }
 
@@ -23,7 +26,9 @@ package struct TreePatch: Sendable {
     /// dropped reply line with where it was.
     package func summary() -> [String] {
         var out = ["changed \(changedPaths.count) file(s): " + changedPaths.joined(separator: ", ")]
-        for r in reconstructs { out.append("\(r.patch) reconstructs \(r.ioctl): its results test that reconstruction, not posted code") }
+        for r in reconstructs {
+            out.append("\(r.patch) reconstructs \(r.ioctl): its results test that reconstruction, not posted code")
+        }
         if let bug { out.append("planted kernel bug \(bug.name): \(bug.summary)") }
         out += application.notes
         if !application.dropped.isEmpty {
@@ -44,7 +49,9 @@ package struct TreePatch: Sendable {
         let series = try patchFiles.map { ($0, try PatchMode.read(patchFile: $0)) }
         let canonicalRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
         var applier = SeriesApplier(key: { path in
-            guard let p = safePath(path) else { throw InputError("refusing the path '\(path)': not a relative path inside the tree") }
+            guard let p = safePath(path) else {
+                throw InputError("refusing the path '\(path)': not a relative path inside the tree")
+            }
             return resolve(p, in: canonicalRoot)
         }, base: { path in try read(path, in: canonicalRoot) })
         applier.reindent = { $0.hasSuffix(".c") || $0.hasSuffix(".h") }
@@ -93,9 +100,13 @@ package struct TreePatch: Sendable {
     static func resolve(_ p: String, in root: String) -> String {
         let fm = FileManager.default
         let parts = p.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !fm.fileExists(atPath: root + "/" + p), !fm.fileExists(atPath: root + "/" + parts[0]) else { return p }
+        guard parts.count == 2, !fm.fileExists(atPath: root + "/" + p),
+              !fm.fileExists(atPath: root + "/" + parts[0]) else {
+            return p
+        }
         let parent = (parts[1] as NSString).deletingLastPathComponent
-        let fits = fm.fileExists(atPath: root + "/" + parts[1]) || (!parent.isEmpty && fm.fileExists(atPath: root + "/" + parent))
+        let fits = fm.fileExists(atPath: root + "/" + parts[1])
+            || (!parent.isEmpty && fm.fileExists(atPath: root + "/" + parent))
         return fits ? parts[1] : p
     }
 
@@ -112,7 +123,9 @@ package struct TreePatch: Sendable {
         guard size <= maxFileBytes, let data = FileManager.default.contents(atPath: real) else {
             throw InputError("cannot read \(path) in the tree")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw InputError("\(path) in the tree is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError("\(path) in the tree is not UTF-8 text")
+        }
         return text
     }
 }

@@ -14,7 +14,8 @@ package enum UnifiedDiff {
         out += "+++ " + (new == nil ? "/dev/null" : "b/" + path) + "\n"
         // An unterminated last line differs from the same text with a newline.
         func keys(_ x: HunkApplier.Buffer) -> [String] {
-            x.endsWithNewline || x.lines.isEmpty ? x.lines : x.lines.dropLast() + [x.lines.last! + "\u{1}"]
+            guard !x.endsWithNewline, let last = x.lines.last else { return x.lines }
+            return x.lines.dropLast() + [last + "\u{1}"]
         }
         let script = edits(keys(a), keys(b))
         for h in hunks(script, context: 3) { out += render(h, script, a, b) }
@@ -76,7 +77,9 @@ package enum UnifiedDiff {
         var out: [Range<Int>] = []
         for (i, e) in script.enumerated() where e != .same {
             let lo = max(i - context, 0), hi = min(i + context + 1, script.count)
-            if let last = out.last, lo <= last.upperBound { out[out.count - 1] = last.lowerBound..<max(hi, last.upperBound) }
+            if let last = out.last, lo <= last.upperBound {
+                out[out.count - 1] = last.lowerBound..<max(hi, last.upperBound)
+            }
             else { out.append(lo..<hi) }
         }
         return out
@@ -93,7 +96,8 @@ package enum UnifiedDiff {
             case .delete: body += "-" + a.lines[ai] + "\n"; ai += 1; oldCount += 1
             case .insert: body += "+" + b.lines[bi] + "\n"; bi += 1; newCount += 1
             }
-            let unterminated = e == .insert ? bi == b.lines.count && !b.endsWithNewline : ai == a.lines.count && !a.endsWithNewline
+            let unterminated = e == .insert ? bi == b.lines.count && !b.endsWithNewline
+                : ai == a.lines.count && !a.endsWithNewline
             if unterminated { body += "\\ No newline at end of file\n" }
         }
         func range(_ start: Int, _ count: Int) -> String {

@@ -47,7 +47,8 @@ package struct LayoutProbe: Sendable {
 
     package static func findCompiler() -> String {
         if let cc = ProcessInfo.processInfo.environment["UAPI_CONFORM_CLANG"], !cc.isEmpty { return cc }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + ["/opt/swift/usr/bin", "/usr/bin"] {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") + ["/opt/swift/usr/bin",
+                                                                                                "/usr/bin"] {
             let p = "\(dir)/clang"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
@@ -124,7 +125,7 @@ package struct LayoutProbe: Sendable {
             if c.exhausted, let why = c.fatal { throw InputError("\(tree.root): \(why)") }
             let refused = Set(c.rejected.map(\.entry))
             all = all.filter { !refused.contains($0) }
-            firstResult = (chosen.firstIndex { $0.abi == pivot.abi } ?? 0, c)
+            if let i = chosen.firstIndex(where: { $0.abi == pivot.abi }) { firstResult = (i, c) }
         }
         let results = ResultBox(count: chosen.count)
         if let (i, c) = firstResult { results.set(i, c) }
@@ -142,7 +143,9 @@ package struct LayoutProbe: Sendable {
         var rejected: [Rejected] = []
         var seenRejected = Set<Entry>()
         for (i, pick) in chosen.enumerated() {
-            guard let c = results.get(i) else { continue }
+            guard let c = results.get(i) else {
+                skipped.append(Skipped(abi: pick.abi, reason: "not probed", compilerMissing: false)); continue
+            }
             for r in c.rejected where seenRejected.insert(r.entry).inserted { rejected.append(r) }
             if let fatal = c.fatal {
                 skipped.append(Skipped(abi: pick.abi, reason: fatal, compilerMissing: c.compilerMissing))
@@ -163,7 +166,8 @@ package struct LayoutProbe: Sendable {
             for m in r.leafMembers where m.bitWidth == nil {
                 guard let f = m.name, let off = v[.fieldOffset(tag, f)] else { continue }
                 if m.isFlexibleArray {
-                    fields.append(FieldLayout(name: f, offset: Int(off), size: 0, elementSize: v[.elementSize(tag, f)].map(Int.init)))
+                    fields.append(FieldLayout(name: f, offset: Int(off), size: 0,
+                                              elementSize: v[.elementSize(tag, f)].map(Int.init)))
                 } else if let sz = v[.fieldSize(tag, f)] {
                     fields.append(FieldLayout(name: f, offset: Int(off), size: Int(sz)))
                 }

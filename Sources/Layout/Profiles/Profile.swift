@@ -50,9 +50,11 @@ package struct StructShape: Codable, Sendable, Hashable {
     package var align: Int
     package var fields: [FieldLayout]
 
-    package init(size: Int, align: Int, fields: [FieldLayout]) { self.size = size; self.align = align; self.fields = fields }
+    package init(size: Int, align: Int,
+                 fields: [FieldLayout]) { self.size = size; self.align = align; self.fields = fields }
     package init(_ l: StructLayout) { self.init(size: l.size, align: l.align, fields: l.fields) }
-    package func layout(named name: String) -> StructLayout { StructLayout(name: name, size: size, align: align, fields: fields) }
+    package func layout(named name: String) -> StructLayout { StructLayout(name: name, size: size, align: align,
+                                                                           fields: fields) }
 }
 
 package struct ProfileStruct: Codable, Sendable, Hashable {
@@ -103,8 +105,10 @@ package struct ProfileStore: Sendable {
 
     static func describe(_ error: Error) -> String {
         switch error {
-        case DecodingError.keyNotFound(let k, let c): return "missing \(k.stringValue) at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+        case DecodingError.keyNotFound(let k, let c): return "missing \(k.stringValue) at "
+            + "\(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
+             DecodingError.dataCorrupted(let c):
             return "\(c.debugDescription) at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
         default: return "\(error)"
         }
@@ -143,8 +147,11 @@ package struct ProfileStore: Sendable {
     package static func defaultFixtures() -> String? {
         let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment["UAPI_CONFORM_FIXTURES"], !env.isEmpty { return env }
-        if fm.fileExists(atPath: fm.currentDirectoryPath + "/fixtures/profiles") { return fm.currentDirectoryPath + "/fixtures" }
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        if fm.fileExists(atPath: fm.currentDirectoryPath + "/fixtures/profiles") {
+            return fm.currentDirectoryPath + "/fixtures"
+        }
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<6 {
             if fm.fileExists(atPath: dir.path + "/fixtures/profiles") { return dir.path + "/fixtures" }
             dir = dir.deletingLastPathComponent()

@@ -5,7 +5,9 @@
 package enum ProfileBuilder {
     package static func isMustBeZero(_ field: String, doc: KernelDoc?) -> Bool {
         let n = field.lowercased()
-        if n.hasPrefix("__reserved") || n == "reserved" || n == "pad" || n == "__pad" || n.hasPrefix("__rsvd") { return true }
+        if n.hasPrefix("__reserved") || n == "reserved" || n == "pad" || n == "__pad" || n.hasPrefix("__rsvd") {
+            return true
+        }
         guard let text = doc?.fieldDocs[field]?.lowercased() else { return false }
         return text.contains("must be 0") || text.contains("must be zero")
     }
@@ -20,7 +22,8 @@ package enum ProfileBuilder {
 
     package static func isFdField(_ m: MemberDecl) -> Bool {
         let n = m.name ?? ""
-        return n == "fd" || n.hasSuffix("_fd") || n.hasSuffix("fd") && (m.type.hasPrefix("__s32") || m.type.hasPrefix("__u32") || m.type == "int")
+        let intType = m.type.hasPrefix("__s32") || m.type.hasPrefix("__u32") || m.type == "int"
+        return n == "fd" || n.hasSuffix("_fd") || n.hasSuffix("fd") && intType
     }
 
     package static func build(name: String, title: String, released: Bool, scope: UapiScope,

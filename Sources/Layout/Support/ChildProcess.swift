@@ -32,7 +32,8 @@ package enum ChildProcess {
     package static func run(_ argv: [String], limits: Limits, stdin: String? = nil, captureStdout: Bool = true,
                             captureStderr: Bool = true) throws -> Result {
         guard !argv.isEmpty else { throw InputError("nothing to run") }
-        var lim = uc_limits(timeout_s: limits.timeout, address_space: limits.addressSpace, output_bytes: limits.outputBytes)
+        var lim = uc_limits(timeout_s: limits.timeout, address_space: limits.addressSpace,
+                            output_bytes: limits.outputBytes)
         let cArgs = argv.map { strdup($0) }
         defer { cArgs.forEach { free($0) } }
         var ptrs: [UnsafePointer<CChar>?] = cArgs.map { UnsafePointer($0) } + [nil]
@@ -47,7 +48,8 @@ package enum ChildProcess {
             guard let p else { return "" }
             return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
         }
-        return Result(status: r.status, signal: r.signal, timedOut: r.timed_out != 0, outputCapped: r.output_capped != 0,
+        return Result(status: r.status, signal: r.signal, timedOut: r.timed_out != 0,
+                      outputCapped: r.output_capped != 0,
                       stdout: text(r.out, r.out_len), stderr: text(r.err, r.err_len))
     }
 

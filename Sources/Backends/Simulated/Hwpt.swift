@@ -1,0 +1,222 @@
+import Cases
+import Layout
+
+struct HwptAllocFields {
+    let reserved, flags, devId, ptId, faultId, dataType, dataLen, dataUptr, outHwptId: FieldHandle
+    let flagMask, nestParent, dirtyTracking, faultIdValid, pasid: UInt64
+    let dataNone, dataSelftest: UInt64
+    init(_ r: FieldResolver) throws {
+        reserved = try r("__reserved"); flags = try r("flags"); devId = try r("dev_id"); ptId = try r("pt_id")
+        faultId = try r("fault_id"); dataType = try r("data_type"); dataLen = try r("data_len")
+        dataUptr = try r("data_uptr"); outHwptId = try r("out_hwpt_id")
+        flagMask = try r.flagMask()
+        nestParent = try r.constant("IOMMU_HWPT_ALLOC_NEST_PARENT")
+        dirtyTracking = try r.constant("IOMMU_HWPT_ALLOC_DIRTY_TRACKING")
+        faultIdValid = try r.constant("IOMMU_HWPT_FAULT_ID_VALID"); pasid = try r.constant("IOMMU_HWPT_ALLOC_PASID")
+        dataNone = try r.constant("IOMMU_HWPT_DATA_NONE"); dataSelftest = try r.constant("IOMMU_HWPT_DATA_SELFTEST")
+    }
+}
+
+struct HwInfoFields {
+    let flags, reserved, devId, dataLen, dataUptr, inDataType: FieldHandle
+    let outDataType, outMaxPasidLog2, outCapabilities: FieldHandle
+    let flagMask, inputType, typeDefault, typeSelftest, capDirtyTracking: UInt64
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); reserved = try r("__reserved"); devId = try r("dev_id"); dataLen = try r("data_len")
+        dataUptr = try r("data_uptr"); inDataType = try r("in_data_type"); outDataType = try r("out_data_type")
+        outMaxPasidLog2 = try r("out_max_pasid_log2"); outCapabilities = try r("out_capabilities")
+        flagMask = try r.flagMask(); inputType = try r.constant("IOMMU_HW_INFO_FLAG_INPUT_TYPE")
+        typeDefault = try r.constant("IOMMU_HW_INFO_TYPE_DEFAULT")
+        typeSelftest = try r.constant("IOMMU_HW_INFO_TYPE_SELFTEST")
+        capDirtyTracking = try r.constant("IOMMU_HW_CAP_DIRTY_TRACKING")
+    }
+}
+
+struct SetDirtyFields {
+    let flags, hwptId: FieldHandle
+    let flagMask, enable: UInt64
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); hwptId = try r("hwpt_id"); flagMask = try r.flagMask()
+        enable = try r.constant("IOMMU_HWPT_DIRTY_TRACKING_ENABLE")
+    }
+}
+
+struct GetDirtyFields {
+    let flags, reserved, hwptId, iova, length, pageSize, data: FieldHandle
+    let flagMask: UInt64
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); reserved = try r("__reserved"); hwptId = try r("hwpt_id"); iova = try r("iova")
+        length = try r("length"); pageSize = try r("page_size"); data = try r("data"); flagMask = try r.flagMask()
+    }
+}
+
+struct InvalidateFields {
+    let reserved, hwptId, dataType, entryNum, entryLen, dataUptr: FieldHandle
+    let dataSelftest: UInt64
+    init(_ r: FieldResolver) throws {
+        reserved = try r("__reserved"); hwptId = try r("hwpt_id"); dataType = try r("data_type")
+        entryNum = try r("entry_num"); entryLen = try r("entry_len"); dataUptr = try r("data_uptr")
+        dataSelftest = try r.constant("IOMMU_HWPT_INVALIDATE_DATA_SELFTEST")
+    }
+}
+
+struct FaultAllocFields {
+    let flags, outFaultId, outFaultFd: FieldHandle
+    let flagMask: UInt64
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); outFaultId = try r("out_fault_id"); outFaultFd = try r("out_fault_fd")
+        flagMask = try r.flagMask()
+    }
+}
+
+/// How far 7.2 lets one IOMMU_HWPT_INVALIDATE go (hw_pagetable.c): an entry
+/// of at most a page, at most 2^19 entries, so one call cannot pin the CPU.
+enum InvalidateLimits {
+    static let maxEntryLen: UInt32 = 4096
+    static let maxEntries: UInt32 = 1 << 19
+}
+
+/// HWPT ioctls and fault queues (contract §4, 0x89-0x8e).
+extension SimulatedKernel {
+    /// Driver payload copy (`iommu_copy_struct_from_user`): type mismatch or a
+    /// length outside `lengths` → EINVAL; unreadable → EFAULT.
+    func driverPayload(_ mem: UserMemory, type: UInt64, want: UInt64, len: UInt64, uptr: UInt64,
+                       lengths: ClosedRange<UInt64>) -> Errno? {
+        if type != want { return .EINVAL }
+        if !lengths.contains(len) { return .EINVAL }
+        if uptr == 0 || mem.read(uptr, Int(len)) == nil { return .EFAULT }
+        return nil
+    }
+
+    func hwptAlloc(_ f: HwptAllocFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        // __reserved2 is deliberately not checked (contract §5.3).
+        let dt = c[f.dataType], dl = c[f.dataLen]
+        if (dt == f.dataNone) != (dl == 0) { return .fail(.EINVAL) }
+        guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
+        guard let pt = ctx.objects[c.u32(f.ptId)], pt.kind == .ioas || pt.kind == .hwptPaging || pt.kind == .viommu
+        else { return .fail(.EINVAL) }
+        let flags = c[f.flags]
+        let faultAndNest = flags & f.faultIdValid != 0 && flags & f.nestParent != 0
+        if !skipFlags && (flags & ~f.flagMask != 0 || faultAndNest) { return .fail(.EOPNOTSUPP) }
+        var fault: SimObject?
+        if flags & f.faultIdValid != 0 {
+            guard let q = ctx.fault(c.u32(f.faultId)) else { return .fail(.ENOENT) }
+            fault = q
+        }
+        let o: HwptObject
+        if pt.kind == .ioas {
+            if dt != f.dataNone { return .fail(.EOPNOTSUPP) }
+            if flags & f.dirtyTracking != 0 && dev.mockFlags & MockFlags.noDirty != 0 { return .fail(.EOPNOTSUPP) }
+            o = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
+            o.nestParent = flags & f.nestParent != 0
+            o.dirtyCapable = flags & f.dirtyTracking != 0
+            hold(o, pt)
+        } else {
+            if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
+            if flags & ~(f.faultIdValid | f.pasid) != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+            if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
+            if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
+                                     lengths: Selftest.hwptDataLengths) { return .fail(e) }
+            // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
+            let ioasId = (pt as? HwptObject)?.ioasId ?? ctx.hwpt(pt.holds.first ?? 0)?.ioasId ?? 0
+            o = newObject(ctx) { HwptObject(id: $0, nested: true, ioasId: ioasId) }
+            hold(o, pt)
+        }
+        if let q = fault { hold(o, q) }
+        c[f.outHwptId] = UInt64(o.id)
+        return .ok()
+    }
+
+    func hwInfo(_ f: HwInfoFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        let flags = c[f.flags]
+        if flags & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+        if c.nonZero(f.reserved) && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let inType: UInt64 = flags & f.inputType != 0 ? c[f.inDataType] : f.typeDefault
+        guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
+        if inType != f.typeDefault && inType != f.typeSelftest { return .fail(.EOPNOTSUPP) }
+        let info = Selftest.hwInfo
+        let len = Int(c.u32(f.dataLen))
+        if len > 0 {
+            var out = [UInt8](repeating: 0, count: len)
+            let n = min(len, info.count)
+            out.replaceSubrange(0..<n, with: info[0..<n])
+            if !mem.write(c[f.dataUptr], out) { return .fail(.EFAULT) }
+        }
+        c[f.dataLen] = UInt64(info.count)
+        c[f.outDataType] = f.typeSelftest
+        c[f.outMaxPasidLog2] = dev.mockFlags & MockFlags.pasid != 0 ? Selftest.pasidWidth : 0
+        c[f.outCapabilities] = dev.mockFlags & MockFlags.noDirty != 0 ? 0 : f.capDirtyTracking
+        return .ok()
+    }
+
+    func setDirty(_ f: SetDirtyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.flags] & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+        // __reserved is deliberately not checked (contract §5.3).
+        guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
+        if !h.dirtyCapable { return .fail(.EINVAL) }
+        h.dirtyEnabled = c[f.flags] & f.enable != 0
+        return .ok(respond: .none)
+    }
+
+    func getDirty(_ f: GetDirtyFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        if c[f.flags] & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
+        let iova = c[f.iova], length = c[f.length], ps = c[f.pageSize]
+        if iova.addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
+        if ps == 0 || iova % ps != 0 || length % ps != 0 { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EINVAL) }
+        let bytes = Int(((length / ps) + 7) / 8)
+        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: bytes)) { return .fail(.EFAULT) }
+        return .ok(respond: .none)
+    }
+
+    func invalidate(_ f: InvalidateFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let num = c.u32(f.entryNum), elen = c.u32(f.entryLen), uptr = c[f.dataUptr]
+        let tooMuch = elen == 0 || elen > InvalidateLimits.maxEntryLen || num > InvalidateLimits.maxEntries
+        if num != 0 && (uptr == 0 || tooMuch) { return .fail(.EINVAL) }
+        // From here on entry_num (entries handled) is written back even on error.
+        func out(_ done: UInt32, _ e: Errno?) -> HandlerResult {
+            c[f.entryNum] = UInt64(done)
+            return .init(value: e == nil ? 0 : -1, errno: e, respond: .fields([f.entryNum]))
+        }
+        // The id is looked up even for an empty array (seen on a 7.2 kernel).
+        guard let o = ctx.objects[c.u32(f.hwptId)] else { return out(0, .ENOENT) }
+        guard o.kind == .hwptNested || o.kind == .viommu else { return out(0, .EINVAL) }
+        if c[f.dataType] != f.dataSelftest { return out(0, .EINVAL) }
+        // An empty array of the right type only validates the type.
+        if num == 0 { return out(0, nil) }
+        guard let viommu = o as? ViommuObject else {
+            // struct iommu_hwpt_invalidate_selftest: read, nothing to check.
+            if elen < Selftest.hwptInvalidateSize { return out(0, .EINVAL) }
+            for i in 0..<num {
+                let at = uptr &+ UInt64(i) &* UInt64(elen)
+                guard mem.read(at, Int(min(elen, Selftest.hwptInvalidateSize))) != nil else { return out(i, .EFAULT) }
+            }
+            return out(num, nil)
+        }
+        // Each entry names a vDEVICE of this vIOMMU by virtual id; shorter entries are zero-extended.
+        let size = Selftest.viommuInvalidateSize
+        for i in 0..<num {
+            guard let raw = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, size))) else {
+                return out(i, .EFAULT)
+            }
+            let e = raw + [UInt8](repeating: 0, count: Int(size) - raw.count)
+            let flags = StructCodec.load(e, 0, 4), vdev = StructCodec.load(e, 4, 4), cache = StructCodec.load(e, 8, 4)
+            if flags & ~Selftest.invalidateFlagAll != 0 { return out(i, .EOPNOTSUPP) }
+            if cache > Selftest.cacheIdMax { return out(i, .EINVAL) }
+            if viommu.virtIds[vdev] == nil { return out(i, .EINVAL) }
+        }
+        return out(num, nil)
+    }
+
+    func faultAlloc(_ f: FaultAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let o = newObject(ctx) { SimObject(id: $0, kind: .fault) }
+        c[f.outFaultId] = UInt64(o.id)
+        c[f.outFaultFd] = UInt64(install(.anon))
+        return .ok()
+    }
+}

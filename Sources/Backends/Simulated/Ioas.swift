@@ -1,0 +1,354 @@
+import Cases
+import Layout
+
+let ULONG_MAX = UInt64.max
+let PAGE: UInt64 = 4096
+
+/// The selftest mock's aperture (iommufd selftest.c MOCK_APERTURE_START/LAST).
+enum MockAperture {
+    static let start: UInt64 = 1 << 24
+    static let last: UInt64 = (1 << 31) - 1
+}
+
+/// IOMMU_IOAS_MAP flag bits, shared by MAP, MAP_FILE and COPY.
+struct MapFlags {
+    let mask: UInt64
+    let fixedIova: UInt64
+    /// READABLE | WRITEABLE: a mapping needs at least one.
+    let access: UInt64
+    init(_ r: FieldResolver) throws {
+        mask = try r.flagMask()
+        fixedIova = try r.constant("IOMMU_IOAS_MAP_FIXED_IOVA")
+        access = try r.constant("IOMMU_IOAS_MAP_READABLE") | r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+    }
+}
+
+struct DestroyFields {
+    let id: FieldHandle
+    init(_ r: FieldResolver) throws { id = try r("id") }
+}
+
+struct IoasAllocFields {
+    let flags, outIoasId: FieldHandle
+    let flagMask: UInt64
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); outIoasId = try r("out_ioas_id"); flagMask = try r.flagMask()
+    }
+}
+
+/// ALLOW_IOVAS and IOVA_RANGES: an IOAS and an array of iommu_iova_range.
+struct IovaListFields {
+    let reserved, ioasId, numIovas, allowedIovas: FieldHandle
+    /// IOVA_RANGES' out_iova_alignment.
+    let outAlignment: FieldHandle?
+    init(_ r: FieldResolver, alignment: Bool = false) throws {
+        reserved = try r("__reserved"); ioasId = try r("ioas_id"); numIovas = try r("num_iovas")
+        allowedIovas = try r("allowed_iovas"); outAlignment = try r.field("out_iova_alignment", if: alignment)
+    }
+}
+
+struct MapFields {
+    let flags, ioasId, iova, length: FieldHandle
+    let bits: MapFlags
+    /// IOAS_MAP's __reserved; MAP_FILE has none.
+    let reserved: FieldHandle?
+    /// MAP_FILE's file: its fd and the offset in it.
+    let file: (fd: FieldHandle, start: FieldHandle)?
+    init(_ r: FieldResolver, file isFile: Bool) throws {
+        flags = try r("flags"); ioasId = try r("ioas_id"); iova = try r("iova"); length = try r("length")
+        bits = try MapFlags(r)
+        reserved = try r.field("__reserved", if: !isFile)
+        file = isFile ? (try r("fd"), try r("start")) : nil
+    }
+}
+
+struct UnmapFields {
+    let ioasId, iova, length: FieldHandle
+    init(_ r: FieldResolver) throws { ioasId = try r("ioas_id"); iova = try r("iova"); length = try r("length") }
+}
+
+struct CopyFields {
+    let flags, srcIoasId, dstIoasId, srcIova, dstIova, length: FieldHandle
+    let bits: MapFlags
+    /// MOCK_FLAGS_ACCESS_SYZ: a CONFIG_IOMMUFD_TEST kernel (the profile has
+    /// IOMMU_TEST_CMD) takes this flag bit for a syzkaller hook.
+    let syzBit: UInt64?
+    init(_ r: FieldResolver) throws {
+        flags = try r("flags"); srcIoasId = try r("src_ioas_id"); dstIoasId = try r("dst_ioas_id")
+        srcIova = try r("src_iova"); dstIova = try r("dst_iova"); length = try r("length")
+        bits = try MapFlags(r)
+        syzBit = r.profile.ioctl("IOMMU_TEST_CMD") != nil ? 1 << 16 : nil
+    }
+}
+
+struct OptionFields {
+    let reserved, optionId, op, objectId, val64: FieldHandle
+    let rlimitMode, hugePages, opSet, opGet: UInt64
+    init(_ r: FieldResolver) throws {
+        reserved = try r("__reserved"); optionId = try r("option_id"); op = try r("op")
+        objectId = try r("object_id"); val64 = try r("val64")
+        rlimitMode = try r.constant("IOMMU_OPTION_RLIMIT_MODE"); hugePages = try r.constant("IOMMU_OPTION_HUGE_PAGES")
+        opSet = try r.constant("IOMMU_OPTION_OP_SET"); opGet = try r.constant("IOMMU_OPTION_OP_GET")
+    }
+}
+
+struct VfioIoasFields {
+    let reserved, op, ioasId: FieldHandle
+    let get, set, clear: UInt64
+    init(_ r: FieldResolver) throws {
+        reserved = try r("__reserved"); op = try r("op"); ioasId = try r("ioas_id")
+        get = try r.constant("IOMMU_VFIO_IOAS_GET"); set = try r.constant("IOMMU_VFIO_IOAS_SET")
+        clear = try r.constant("IOMMU_VFIO_IOAS_CLEAR")
+    }
+}
+
+/// IOAS ioctls (contract §4, 0x80-0x88, 0x8f, 0x92).
+extension SimulatedKernel {
+    func destroy(_ f: DestroyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        guard let o = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
+        if o.users > 0 && !mutations.contains(.destroyIgnoresUsers) { return .fail(.EBUSY) }
+        remove(ctx, o)
+        return .ok(respond: .none)
+    }
+
+    func ioasAlloc(_ f: IoasAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let o = newObject(ctx) { IoasObject(id: $0) }
+        c[f.outIoasId] = UInt64(o.id)
+        return .ok()
+    }
+
+    /// The usable IOVA ranges of an IOAS: its allowed list, else the aperture
+    /// (the mock aperture once a selftest device is attached through it).
+    func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
+        var ap: (UInt64, UInt64) = (0, ULONG_MAX)
+        for case let d as DeviceObject in ctx.objects.values where d.pci == nil && d.attachedHwpt != 0 {
+            if ctx.hwpt(d.attachedHwpt)?.ioasId == ioas.id { ap = (MockAperture.start, MockAperture.last); break }
+        }
+        if ioas.allowed.isEmpty { return [ap] }
+        return ioas.allowed.compactMap { r in
+            let s = max(r.0, ap.0), l = min(r.1, ap.1)
+            return s <= l ? (s, l) : nil
+        }
+    }
+
+    func allowIovas(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        let n = Int(c.u32(f.numIovas))
+        var list: [(UInt64, UInt64)] = []
+        if n > 0 {
+            guard let raw = mem.read(c[f.allowedIovas], n * 16) else { return .fail(.EFAULT) }
+            for i in 0..<n {
+                let s = StructCodec.load(raw, i * 16, 8), l = StructCodec.load(raw, i * 16 + 8, 8)
+                if s >= l { return .fail(.EINVAL) }
+                if list.contains(where: { s <= $0.1 && $0.0 <= l }) { return .fail(.EINVAL) }
+                list.append((s, l))
+            }
+        }
+        // Existing mappings must stay inside the new allowed set.
+        if !list.isEmpty {
+            for m in ioas.mappings where !list.contains(where: { m.iova >= $0.0 && m.iova &+ m.length &- 1 <= $0.1 }) {
+                return .fail(.EADDRINUSE)
+            }
+        }
+        ioas.allowed = list
+        return .ok(respond: .none)
+    }
+
+    func iovaRanges(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        let r = ranges(ctx, ioas)
+        let room = Int(c.u32(f.numIovas))
+        c[f.numIovas] = UInt64(r.count)
+        if let a = f.outAlignment { c[a] = PAGE }
+        if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
+        var out: [UInt8] = []
+        for x in r { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
+        if !out.isEmpty && !mem.write(c[f.allowedIovas], out) { return .fail(.EFAULT) }
+        return .ok()
+    }
+
+    /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
+    func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
+               length: UInt64) -> Result<UInt64, SimErr> {
+        let rs = ranges(ctx, ioas)
+        func free(_ s: UInt64, _ l: UInt64) -> Bool {
+            !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
+        }
+        if fixed {
+            if iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
+            let (last, o) = iova.addingReportingOverflow(length - 1)
+            if o { return .failure(SimErr(.EOVERFLOW)) }
+            // Outside the usable ranges is a reserved region.
+            if !rs.contains(where: { iova >= $0.0 && last <= $0.1 }) { return .failure(SimErr(.EINVAL)) }
+            if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
+            return .success(iova)
+        }
+        for r in rs {
+            var s = (r.0 + PAGE - 1) / PAGE * PAGE
+            if s < r.0 { continue }
+            while true {
+                let (last, o) = s.addingReportingOverflow(length - 1)
+                if o || last > r.1 { break }
+                if let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last }) {
+                    let next = hit.iova &+ hit.length
+                    let aligned = (next &+ PAGE &- 1) / PAGE * PAGE
+                    if next == 0 || aligned <= s { break }
+                    s = aligned
+                    continue
+                }
+                return .success(s)
+            }
+        }
+        return .failure(SimErr(.ENOSPC))
+    }
+
+    /// A file of IOAS_MAP_FILE: fds 0-2 and fds this kernel handed out are
+    /// files of 1 GiB, a dma-buf has its export length (documentedChoices["map_file.fds"]).
+    static let mapFileSize: UInt64 = 1 << 30
+
+    func ioasMap(_ f: MapFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        let flags = c[f.flags]
+        if flags & ~f.bits.mask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+        if let r = f.reserved, c[r] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let iova = c[f.iova], length = c[f.length]
+        if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
+        if flags & f.bits.access == 0 { return .fail(.EINVAL) }
+        guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        if let file = f.file {
+            let fd = Int32(truncatingIfNeeded: c[file.fd])
+            guard fd >= 0 && fd <= 2 || files[fd] != nil else { return .fail(.EBADF) }
+            let size: UInt64
+            if case .dmabuf(let l)? = files[fd] { size = l } else { size = SimulatedKernel.mapFileSize }
+            let (end, o) = c[file.start].addingReportingOverflow(length)
+            if o || end > size { return .fail(.EINVAL) }
+        }
+        if length == 0 { return .fail(.EINVAL) }
+        switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length) {
+        case .failure(let e): return .fail(e.errno)
+        case .success(let at):
+            ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil))
+            c[f.iova] = at
+            return .ok()
+        }
+    }
+
+    func ioasUnmap(_ f: UnmapFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        let iova = c[f.iova], length = c[f.length]
+        if iova == 0 && length == UInt64.max {
+            let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
+            ioas.mappings.removeAll()
+            c[f.length] = total
+            return .ok()
+        }
+        if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
+        if length == 0 { return .fail(.EINVAL) }
+        let (last, o) = iova.addingReportingOverflow(length - 1)
+        if o { return .fail(.EOVERFLOW) }
+        let maps = ioas.mappings
+        let hit = maps.indices.filter { iova <= maps[$0].iova &+ maps[$0].length &- 1 && maps[$0].iova <= last }
+        if hit.isEmpty { return .fail(.ENOENT) }
+        // Unmapping part of an area would split it.
+        for i in hit where maps[i].iova < iova || maps[i].iova &+ maps[i].length &- 1 > last {
+            return .fail(.ENOENT)
+        }
+        var total: UInt64 = 0
+        for i in hit.reversed() { total &+= ioas.mappings[i].length; ioas.mappings.remove(at: i) }
+        c[f.length] = total
+        return .ok()
+    }
+
+    func ioasCopy(_ f: CopyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        // The syzkaller hook runs before the flags check: the bit is cleared
+        // and src_iova, read as {u32 nth_area, u32 offset}, becomes that
+        // area's iova + offset, or 0.
+        if let syz = f.syzBit, c[f.flags] & syz != 0 {
+            c[f.flags] = c[f.flags] & ~syz
+            if let ioas = ctx.ioas(c.u32(f.srcIoasId)) {
+                let v = c[f.srcIova], nth = Int(v & 0xffff_ffff), off = v >> 32
+                let areas = ioas.mappings.sorted { $0.iova < $1.iova }
+                c[f.srcIova] = nth < areas.count ? areas[nth].iova &+ off : 0
+            }
+        }
+        let flags = c[f.flags]
+        if flags & ~f.bits.mask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+        let length = c[f.length], src = c[f.srcIova], dst = c[f.dstIova]
+        if length >= ULONG_MAX || src >= ULONG_MAX || dst >= ULONG_MAX { return .fail(.EOVERFLOW) }
+        if flags & f.bits.access == 0 { return .fail(.EINVAL) }
+        guard let sIoas = ctx.ioas(c.u32(f.srcIoasId)) else { return .fail(.ENOENT) }
+        // The source range must be exactly covered by whole, contiguous areas.
+        var cursor = src
+        let end = src &+ length
+        let areas = sIoas.mappings.sorted { $0.iova < $1.iova }.filter { $0.iova >= src && $0.iova < end }
+        for a in areas where a.iova == cursor { cursor = a.iova &+ a.length }
+        if length == 0 || cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
+        guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
+        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length) {
+        case .failure(let e): return .fail(e.errno)
+        case .success(let at):
+            dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file)))
+            c[f.dstIova] = at
+            return .ok()
+        }
+    }
+
+    func option(_ f: OptionFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let op = c[f.op], val = c[f.val64]
+        let ok = HandlerResult.ok(respond: .fields([f.val64]))
+        switch c[f.optionId] {
+        case f.rlimitMode:
+            if c[f.objectId] != 0 { return .fail(.EOPNOTSUPP) }
+            if op == f.opGet { c[f.val64] = ctx.rlimitMode; return ok }
+            if op == f.opSet {
+                // The simulated process has CAP_SYS_RESOURCE.
+                if !ctx.objects.isEmpty { return .fail(.EBUSY) }
+                if val > 1 { return .fail(.EINVAL) }
+                ctx.rlimitMode = val
+                return ok
+            }
+            return .fail(.EOPNOTSUPP)
+        case f.hugePages:
+            guard let ioas = ctx.ioas(c.u32(f.objectId)) else { return .fail(.ENOENT) }
+            if op == f.opGet { c[f.val64] = ioas.hugePages; return ok }
+            if op == f.opSet {
+                if val > 1 { return .fail(.EINVAL) }
+                ioas.hugePages = val
+                return ok
+            }
+            return .fail(.EOPNOTSUPP)
+        default:
+            return .fail(.EOPNOTSUPP)
+        }
+    }
+
+    func vfioIoas(_ f: VfioIoasFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        switch c[f.op] {
+        case f.get:
+            guard ctx.vfioCompatIoas != 0, ctx.objects[ctx.vfioCompatIoas] != nil else { return .fail(.ENODEV) }
+            c[f.ioasId] = UInt64(ctx.vfioCompatIoas)
+            return .ok()
+        case f.set:
+            guard ctx.ioas(c.u32(f.ioasId)) != nil else { return .fail(.ENOENT) }
+            ctx.vfioCompatIoas = c.u32(f.ioasId)
+            return .ok(respond: .none)
+        case f.clear:
+            ctx.vfioCompatIoas = 0
+            return .ok(respond: .none)
+        default:
+            return .fail(.EOPNOTSUPP)
+        }
+    }
+
+    func changeProcess(_ f: ReservedOnly, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        for case let o as IoasObject in ctx.objects.values where o.mappings.contains(where: { !$0.file }) {
+            return .fail(.EINVAL)
+        }
+        return .ok(respond: .none)
+    }
+}

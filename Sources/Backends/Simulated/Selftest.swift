@@ -1,0 +1,74 @@
+import Cases
+import Layout
+
+/// Facts of the selftest mock (drivers/iommu/iommufd/iommufd_test.h,
+/// selftest.c): not in the installed headers, so not in the profile.
+enum Selftest {
+    /// struct iommu_test_hw_info { u32 flags; u32 test_reg; }, test_reg =
+    /// IOMMU_HW_INFO_SELFTEST_REGVAL.
+    static let hwInfo: [UInt8] = StructCodec.le32(0) + StructCodec.le32(0xdead_beef)
+    /// MOCK_PASID_WIDTH: out_max_pasid_log2 of a mock device with PASID.
+    static let pasidWidth: UInt64 = 20
+    /// Accepted lengths of the IOMMU_HWPT_DATA_SELFTEST payload.
+    static let hwptDataLengths: ClosedRange<UInt64> = 4...8
+    /// struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }.
+    static let hwptInvalidateSize: UInt32 = 8
+    /// struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id; u32 cache_id; }.
+    static let viommuInvalidateSize: UInt32 = 12
+    /// IOMMU_TEST_INVALIDATE_FLAG_ALL, the one defined invalidation flag.
+    static let invalidateFlagAll: UInt64 = 1
+    /// MOCK_DEV_CACHE_ID_MAX.
+    static let cacheIdMax: UInt64 = 3
+    /// Largest vIOMMU driver data the mock reads (struct iommu_viommu_selftest and room to grow).
+    static let viommuDataMax: UInt64 = 24
+    /// The mock's hardware queues per vIOMMU.
+    static let hwQueues: UInt32 = 2
+}
+
+/// MOCK_FLAGS_DEVICE_* of IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS.
+enum MockFlags {
+    static let noDirty: UInt32 = 1 << 0
+    static let pasid: UInt32 = 1 << 2
+    static let all: UInt32 = noDirty | pasid
+}
+
+struct TestCmdFields {
+    let op, id, devFlags, outStdevId, outHwptId, outIdevId: FieldHandle
+    let mockDomain, mockDomainFlags: UInt64
+    init(_ r: FieldResolver) throws {
+        op = try r("op"); id = try r("id"); devFlags = try r("dev_flags")
+        outStdevId = try r("out_stdev_id"); outHwptId = try r("out_hwpt_id"); outIdevId = try r("out_idev_id")
+        mockDomain = try r.constant("IOMMU_TEST_OP_MOCK_DOMAIN")
+        mockDomainFlags = try r.constant("IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS")
+    }
+}
+
+extension SimulatedKernel {
+    /// IOMMU_TEST_CMD: MOCK_DOMAIN / MOCK_DOMAIN_FLAGS create a selftest
+    /// object, a mock (non-PCI, no KVM) device and, for an IOAS, an auto HWPT.
+    func testCmd(_ f: TestCmdFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        let op = c[f.op]
+        guard op == f.mockDomain || op == f.mockDomainFlags else { return .fail(.EOPNOTSUPP) }
+        let devFlags = op == f.mockDomainFlags ? c.u32(f.devFlags) : 0
+        if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
+        guard let pt = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
+        guard pt.kind == .ioas || pt.kind == .hwptPaging else { return .fail(.EINVAL) }
+        let st = newObject(ctx) { SimObject(id: $0, kind: .selftest) }
+        let dev = newObject(ctx) { DeviceObject(id: $0, pci: nil, mockFlags: devFlags) }
+        hold(st, dev)
+        let hwpt: HwptObject
+        if let paging = pt as? HwptObject {
+            hwpt = paging
+        } else {
+            hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
+            hwpt.auto = true
+            hwpt.dirtyCapable = devFlags & MockFlags.noDirty == 0
+            hold(hwpt, pt)
+        }
+        attach(ctx, dev, hwpt)
+        c[f.outStdevId] = UInt64(st.id)
+        c[f.outHwptId] = UInt64(hwpt.id)
+        c[f.outIdevId] = UInt64(dev.id)
+        return .ok()
+    }
+}

@@ -1,0 +1,149 @@
+import Cases
+import Layout
+
+/// `flags` and a driver `type`: DEFAULT is refused, SELFTEST is the one type
+/// the simulated driver takes (documentedChoices["iommu.driver"]).
+struct TypedAlloc {
+    let flags, type: FieldHandle
+    let flagMask, typeDefault, typeSelftest: UInt64
+    /// `types`: the constants' prefix, e.g. IOMMU_VIOMMU_TYPE.
+    init(_ r: FieldResolver, types: String) throws {
+        flags = try r("flags"); type = try r("type"); flagMask = try r.flagMask()
+        typeDefault = try r.constant(types + "_DEFAULT"); typeSelftest = try r.constant(types + "_SELFTEST")
+    }
+}
+
+struct ViommuAllocFields {
+    let alloc: TypedAlloc
+    let devId, hwptId, dataLen, dataUptr, outViommuId: FieldHandle
+    /// tsm-v2: the KVM comes from IOMMU_VIOMMU_KVM_FD and `kvm_vm_fd`; a
+    /// profile with that flag must have the field, one without has neither.
+    let kvmFd: (flag: UInt64, field: FieldHandle)?
+    init(_ r: FieldResolver) throws {
+        alloc = try .init(r, types: "IOMMU_VIOMMU_TYPE")
+        devId = try r("dev_id"); hwptId = try r("hwpt_id")
+        dataLen = try r("data_len"); dataUptr = try r("data_uptr"); outViommuId = try r("out_viommu_id")
+        let kvmFlag = r.profile.enums["IOMMU_VIOMMU_KVM_FD"] != nil
+        kvmFd = kvmFlag ? (try r.constant("IOMMU_VIOMMU_KVM_FD"), try r("kvm_vm_fd")) : nil
+    }
+}
+
+struct VdeviceAllocFields {
+    let viommuId, devId, virtId, outVdeviceId: FieldHandle
+    init(_ r: FieldResolver) throws {
+        viommuId = try r("viommu_id"); devId = try r("dev_id"); virtId = try r("virt_id")
+        outVdeviceId = try r("out_vdevice_id")
+    }
+}
+
+struct VeventqAllocFields {
+    let alloc: TypedAlloc
+    let reserved, depth, viommuId, outVeventqId, outVeventqFd: FieldHandle
+    init(_ r: FieldResolver) throws {
+        alloc = try .init(r, types: "IOMMU_VEVENTQ_TYPE")
+        reserved = try r("__reserved"); depth = try r("veventq_depth"); viommuId = try r("viommu_id")
+        outVeventqId = try r("out_veventq_id"); outVeventqFd = try r("out_veventq_fd")
+    }
+}
+
+struct HwQueueAllocFields {
+    let alloc: TypedAlloc
+    let length, base, viommuId, index, outHwQueueId: FieldHandle
+    init(_ r: FieldResolver) throws {
+        alloc = try .init(r, types: "IOMMU_HW_QUEUE_TYPE")
+        length = try r("length"); base = try r("nesting_parent_iova"); viommuId = try r("viommu_id")
+        index = try r("index"); outHwQueueId = try r("out_hw_queue_id")
+    }
+}
+
+/// vIOMMU, vDEVICE, vEVENTQ and hardware queue allocation (contract §4, 0x90-0x94).
+extension SimulatedKernel {
+    func viommuAlloc(_ f: ViommuAllocFields, _ ctx: IommufdContext, _ c: inout Cmd,
+                     _ mem: UserMemory) -> HandlerResult {
+        let a = f.alloc, flags = c[a.flags]
+        if flags & ~a.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let type = c[a.type]
+        if type == a.typeDefault { return .fail(.EOPNOTSUPP) }
+        // __reserved is deliberately not checked (contract §5.3).
+        guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
+        if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
+        guard let hwpt = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
+        if !hwpt.nestParent { return .fail(.EINVAL) }
+        let dl = c[f.dataLen]
+        if dl != 0 {
+            if c[f.dataUptr] == 0 { return .fail(.EFAULT) }
+            if dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
+            if mem.read(c[f.dataUptr], Int(dl)) == nil { return .fail(.EFAULT) }
+        }
+        // documentedChoices["kvm.source"]: the device node's KVM, or (v2) the fd's.
+        var kvm = dev.pci?.hasKVM ?? false
+        if let kvmFd = f.kvmFd {
+            kvm = false
+            if flags & kvmFd.flag != 0 {
+                guard case .kvm? = files[Int32(truncatingIfNeeded: c[kvmFd.field])] else { return .fail(.EBADF) }
+                kvm = true
+            }
+        }
+        let o = newObject(ctx) { ViommuObject(id: $0, kvm: kvm) }
+        hold(o, hwpt)
+        c[f.outViommuId] = UInt64(o.id)
+        return .ok()
+    }
+
+    func vdeviceAlloc(_ f: VdeviceAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
+        guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
+        let virt = c[f.virtId]
+        if dev.vdeviceId != 0 || vi.virtIds[virt] != nil { return .fail(.EEXIST) }
+        let o = newObject(ctx) { VdeviceObject(id: $0, viommuId: vi.id, deviceId: dev.id, virtId: virt) }
+        hold(o, vi)
+        dev.vdeviceId = o.id
+        vi.virtIds[virt] = o.id
+        c[f.outVdeviceId] = UInt64(o.id)
+        return .ok()
+    }
+
+    func veventqAlloc(_ f: VeventqAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        let a = f.alloc
+        if c[a.flags] & ~a.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
+        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let type = c.u32(a.type)
+        if type == a.typeDefault { return .fail(.EOPNOTSUPP) }
+        if c[f.depth] == 0 { return .fail(.EINVAL) }
+        guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
+        if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
+        if vi.veventqTypes.contains(type) { return .fail(.EEXIST) }
+        let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type) }
+        hold(o, vi)
+        vi.veventqTypes.insert(type)
+        c[f.outVeventqId] = UInt64(o.id)
+        c[f.outVeventqFd] = UInt64(install(.anon))
+        return .ok()
+    }
+
+    func hwQueueAlloc(_ f: HwQueueAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+        let a = f.alloc
+        if c[a.flags] & ~a.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
+        let type = c[a.type]
+        if type == a.typeDefault { return .fail(.EOPNOTSUPP) }
+        let length = c[f.length], base = c[f.base]
+        if length == 0 { return .fail(.EINVAL) }
+        if base.addingReportingOverflow(length - 1).overflow { return .fail(.EOVERFLOW) }
+        guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
+        if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
+        let index = c.u32(f.index)
+        if index >= Selftest.hwQueues { return .fail(.EINVAL) }
+        if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
+        // The queue memory must be mapped in the nest parent's IOAS.
+        let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
+        let last = base + length - 1
+        guard let m = ioas?.mappings, m.contains(where: { base >= $0.iova && last <= $0.iova &+ $0.length &- 1 }) else {
+            return .fail(.ENOENT)
+        }
+        let o = newObject(ctx) { HwQueueObject(id: $0, viommuId: vi.id, index: index) }
+        hold(o, vi)
+        vi.hwQueues.insert(index)
+        c[f.outHwQueueId] = UInt64(o.id)
+        return .ok()
+    }
+}
