@@ -14,8 +14,9 @@ final class LiveChecks {
     /// Injected runs whose odd outcome is understood, with why: the one place
     /// such exceptions live.
     static let explained: [String: String] = [
-        "iommufd.ioas_copy.flags.flags.bit16": "flag bit 16 is CONFIG_IOMMUFD_TEST's syzkaller hook, which converts the iova "
-            + "through an object lookup; a failed lookup leaves the iova as it is, and the plain copy succeeds",
+        "iommufd.ioas_copy.flags.flags.bit16": "flag bit 16 is CONFIG_IOMMUFD_TEST's syzkaller hook, which converts "
+            + "the iova through an object lookup; a failed lookup leaves the iova as it is, "
+            + "and the plain copy succeeds",
     ]
     private(set) var injectedRuns = 0
 
@@ -53,7 +54,9 @@ final class LiveChecks {
     /// kernel report; a success where the case fails is a bug.
     func sweep(_ p: PreparedCase, on runner: CaseRunner, limit: Int = 400) -> CaseResult {
         let id = "fail_nth." + p.source.id
-        guard let f = failNth else { return CaseResult(id: id, status: .skip, got: nil, expected: "", reason: "no fail-nth") }
+        guard let f = failNth else {
+            return CaseResult(id: id, status: .skip, got: nil, expected: "", reason: "no fail-nth")
+        }
         var n = 0, injected = false
         runner.afterCheckedCall = { injected = f.disarm() }
         defer { runner.beforeCheckedCall = nil; runner.afterCheckedCall = nil }
@@ -66,14 +69,15 @@ final class LiveChecks {
             after(&r)
             if injected { injectedRuns += 1 }
             let error = (r.got?.hasPrefix("E") ?? false) || (r.got?.hasPrefix("errno") ?? false)
-            let clean = !r.reason.contains("teardown") && !r.reason.contains("kernel report") && !r.reason.contains("setup")
+            let clean = !["teardown", "kernel report", "setup"].contains { r.reason.contains($0) }
             if r.status != .pass && !(injected && error && clean) {
                 if injected, clean, let why = LiveChecks.explained[p.source.id] {
                     return CaseResult(id: id, status: .pass, got: r.got, expected: r.expected,
                                       reason: "with allocation \(k) failed: got \(r.got ?? "-") (explained: \(why))")
                 }
                 return CaseResult(id: id, status: .fail, got: r.got, expected: r.expected,
-                                  reason: "with allocation \(k) failed: \(r.reason.isEmpty ? "got \(r.got ?? "-")" : r.reason)")
+                                  reason: "with allocation \(k) failed: "
+                                      + (r.reason.isEmpty ? "got \(r.got ?? "-")" : r.reason))
             }
         } while injected && n < limit
         let what = injected ? "stopped at the limit of \(limit) fault sites" : "\(n - 1) fault site(s) injected"
@@ -88,11 +92,13 @@ final class LiveChecks {
         let later = log?.reports() ?? []
         if !later.isEmpty { reported.append(("after the last case", later)) }
         let lines = reported.map { "\($0.id): \($0.lines[0])" }
-        out.append(CaseResult(id: "live.kernel_log", status: lines.isEmpty ? .pass : .fail, got: lines.isEmpty ? "none" : "reports",
-                              expected: "no kernel report", reason: lines.joined(separator: "; ")))
+        out.append(CaseResult(id: "live.kernel_log", status: lines.isEmpty ? .pass : .fail,
+                              got: lines.isEmpty ? "none" : "reports", expected: "no kernel report",
+                              reason: lines.joined(separator: "; ")))
         if let leaks = KernelLog.kmemleak() {
-            out.append(CaseResult(id: "live.kmemleak", status: leaks.isEmpty ? .pass : .fail, got: leaks.isEmpty ? "none" : "leaks",
-                                  expected: "no leak", reason: leaks.prefix(5).joined(separator: "; ")
+            out.append(CaseResult(id: "live.kmemleak", status: leaks.isEmpty ? .pass : .fail,
+                                  got: leaks.isEmpty ? "none" : "leaks", expected: "no leak",
+                                  reason: leaks.prefix(5).joined(separator: "; ")
                                     + (leaks.count > 5 ? "; +\(leaks.count - 5) more" : "")))
         }
         return out

@@ -22,7 +22,8 @@ package enum JUnit {
         /// `a.b.c` → class `a.b`, name `c`.
         package init(id: String) {
             let dot = id.lastIndex(of: ".")
-            self.init(classname: dot.map { String(id[..<$0]) } ?? id, name: dot.map { String(id[id.index(after: $0)...]) } ?? id)
+            self.init(classname: dot.map { String(id[..<$0]) } ?? id,
+                      name: dot.map { String(id[id.index(after: $0)...]) } ?? id)
         }
     }
 
@@ -32,8 +33,10 @@ package enum JUnit {
         let failures = cases.filter { $0.failure != nil }.count, skipped = cases.filter { $0.skipped != nil }.count
         let t = time(seconds)
         var out = [#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                   #"<testsuites name="\#(Output.xml(name))" tests="\#(cases.count)" failures="\#(failures)" errors="0" time="\#(t)">"#,
-                   #"  <testsuite name="\#(Output.xml(suite))" tests="\#(cases.count)" failures="\#(failures)" errors="0" skipped="\#(skipped)" time="\#(t)">"#]
+                   #"<testsuites name="\#(Output.xml(name))" tests="\#(cases.count)" failures="\#(failures)""#
+                       + #" errors="0" time="\#(t)">"#,
+                   #"  <testsuite name="\#(Output.xml(suite))" tests="\#(cases.count)" failures="\#(failures)""#
+                       + #" errors="0" skipped="\#(skipped)" time="\#(t)">"#]
         out.reserveCapacity(cases.count + 4)
         for c in cases {
             let head = #"    <testcase classname="\#(Output.xml(c.classname))" name="\#(Output.xml(c.name))""#

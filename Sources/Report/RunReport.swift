@@ -123,7 +123,8 @@ package struct RunReportRenderer: ReportRendering {
         // The outcome was right, something else failed (a kernel report, the teardown).
         if r.got == r.expected && !r.reason.isEmpty { return r.reason }
         let mismatch = "expected \(r.expected), got \(r.got ?? "nothing")"
-        let extra = r.reason.replacingOccurrences(of: "; " + mismatch, with: "").replacingOccurrences(of: mismatch, with: "")
+        let extra = r.reason.replacingOccurrences(of: "; " + mismatch, with: "")
+            .replacingOccurrences(of: mismatch, with: "")
             .trimmingCharacters(in: CharacterSet(charactersIn: " ;"))
         return extra.isEmpty ? mismatch : "\(mismatch) (\(extra))"
     }

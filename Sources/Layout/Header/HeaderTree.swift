@@ -35,7 +35,8 @@ package struct HeaderTree: Sendable {
         guard FileManager.default.fileExists(atPath: p) else { return nil }
         let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
         guard size <= HeaderTree.maxHeaderBytes else {
-            throw InputError("\(p) is \(size >> 20) MiB; a uAPI header is not over \(HeaderTree.maxHeaderBytes >> 20) MiB")
+            let cap = HeaderTree.maxHeaderBytes >> 20
+            throw InputError("\(p) is \(size >> 20) MiB; a uAPI header is not over \(cap) MiB")
         }
         guard let data = FileManager.default.contents(atPath: p), let s = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read \(p) as UTF-8 text")

@@ -99,7 +99,8 @@ package struct LayoutProbe: Sendable {
         guard !available.isEmpty else {
             if FileManager.default.fileExists(atPath: tree.root + "/asm/types.h") {
                 let marks = ABI.familySignatures.map(\.file).joined(separator: ", ")
-                throw InputError("\(tree.root)/asm/ belongs to no architecture this tool knows (none of \(marks) is there)")
+                throw InputError("\(tree.root)/asm/ belongs to no architecture this tool knows "
+                    + "(none of \(marks) is there)")
             }
             throw InputError("\(tree.root) has no asm/types.h for any known ABI (expected <triple>/asm/ or asm/)")
         }

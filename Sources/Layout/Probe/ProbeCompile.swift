@@ -53,12 +53,16 @@ extension LayoutProbe {
             do { r = try ChildProcess.run(command, limits: LayoutProbe.compileLimits, stdin: src) } catch {
                 return Compiled(values: [:], rejected: rejected, fatal: "\(error)", exhausted: true)
             }
-            if let limit = LayoutProbe.limitHit(r) { return Compiled(values: [:], rejected: rejected, fatal: limit, exhausted: true) }
+            if let limit = LayoutProbe.limitHit(r) {
+                return Compiled(values: [:], rejected: rejected, fatal: limit, exhausted: true)
+            }
             if r.status == 0 {
                 guard let values = LayoutProbe.parseOutput(r.stdout, abi: abi), values.count == entries.count + 1 else {
-                    return Compiled(values: [:], rejected: rejected, fatal: "cannot read the compiler's output for \(abi.name)")
+                    return Compiled(values: [:], rejected: rejected,
+                                    fatal: "cannot read the compiler's output for \(abi.name)")
                 }
-                return Compiled(values: Dictionary(uniqueKeysWithValues: zip(entries, values)), rejected: rejected, fatal: nil)
+                return Compiled(values: Dictionary(uniqueKeysWithValues: zip(entries, values)), rejected: rejected,
+                                fatal: nil)
             }
             switch refusals(r.stderr, firstLine: firstLine, entries: entries) {
             case .headerError(let message):
@@ -125,10 +129,16 @@ extension LayoutProbe {
     /// Why a compiler run was stopped, if it was.
     static func limitHit(_ r: ChildProcess.Result) -> String? {
         let l = compileLimits
-        if r.timedOut { return "the compiler ran past its \(Int(l.timeout)) s limit (an #include loop or a huge header?)" }
-        if r.outputCapped { return "the compiler wrote more than \(l.outputBytes >> 20) MiB of messages (an #include loop?)" }
-        if r.signal == SIGKILL || r.signal == SIGSEGV || r.signal == SIGABRT || r.stderr.contains("LLVM ERROR: out of memory") {
-            return "the compiler ran out of its \(l.addressSpace >> 30) GiB address-space limit or crashed (signal \(r.signal))"
+        if r.timedOut {
+            return "the compiler ran past its \(Int(l.timeout)) s limit (an #include loop or a huge header?)"
+        }
+        if r.outputCapped {
+            return "the compiler wrote more than \(l.outputBytes >> 20) MiB of messages (an #include loop?)"
+        }
+        let outOfMemory = r.stderr.contains("LLVM ERROR: out of memory")
+        if [SIGKILL, SIGSEGV, SIGABRT].contains(r.signal) || outOfMemory {
+            return "the compiler ran out of its \(l.addressSpace >> 30) GiB address-space limit or crashed "
+                + "(signal \(r.signal))"
         }
         return nil
     }

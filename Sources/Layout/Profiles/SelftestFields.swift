@@ -46,7 +46,9 @@ extension ProfileDump {
         let c = probe.compile(abi: pick.abi, asmInclude: pick.asmInclude, entries: entries)
         return names.compactMap { n in
             let path = paths[n]!
-            guard let off = c.values[.fieldOffset(tag, path)], let size = c.values[.fieldSize(tag, path)] else { return nil }
+            guard let off = c.values[.fieldOffset(tag, path)], let size = c.values[.fieldSize(tag, path)] else {
+                return nil
+            }
             return FieldLayout(name: n, offset: Int(off), size: Int(size))
         }
     }

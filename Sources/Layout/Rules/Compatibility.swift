@@ -50,7 +50,10 @@ package struct Compatibility {
         for r in patched.scope.records {
             guard let n = r.name else { continue }
             guard let old = base.scope.record(named: n) else { out.insert(n); continue }
-            let sig: (RecordDecl) -> String = { $0.leafMembers.map { "\($0.type)|\($0.pointerDepth)|\($0.name ?? "")|\($0.arrayDims)|\($0.attributes)" }.joined(separator: ";") + "\($0.attributes)" }
+            let sig: (RecordDecl) -> String = { r in
+                r.leafMembers.map { "\($0.type)|\($0.pointerDepth)|\($0.name ?? "")|\($0.arrayDims)|\($0.attributes)" }
+                    .joined(separator: ";") + "\(r.attributes)"
+            }
             if sig(old) != sig(r) { out.insert(n) }
         }
         return out
@@ -106,7 +109,9 @@ package struct Compatibility {
                         incompatible = true
                         add(.fieldRetyped, of.name, "'\(of.name)' changed type from \(ot.type) to \(nt.type)")
                     }
-                } else if let reuse = new.fields.first(where: { $0.offset == of.offset && $0.size == of.size && old.field($0.name) == nil }),
+                } else if let reuse = new.fields.first(where: { nf in
+                              nf.offset == of.offset && nf.size == of.size && old.field(nf.name) == nil
+                          }),
                           ProfileBuilder.isMustBeZero(of.name, doc: base.scope.record(named: old.name)?.doc) {
                     out.append(Change(kind: .reservedPutToUse, structName: old.name, field: reuse.name,
                                       abis: [pl.abi.name],
