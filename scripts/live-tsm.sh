@@ -31,6 +31,8 @@ if [ -n "${LIVE_TSM_BUG:-}" ]; then bugs=("$LIVE_TSM_BUG")
 else mapfile -t bugs < <("$bin" vm --list-kernel-bugs | grep -v '^[[:space:]]' | cut -f1)
 fi
 missed=()
+# vm creates each bug's out dir, but the shell opens its log before vm runs.
+mkdir -p out/vm-tsm/bugs
 for bug in "${bugs[@]}"; do
 	t=$(date +%s)
 	# Only the TSM cases (the bug is in the TSM code; they run in seconds), on the
