@@ -38,6 +38,25 @@ print(f"VM lane (TCG): boot to results {int(sys.argv[2]) / 1000:.1f} s wall; liv
       f"({s['skip']} skipped) in {s['elapsed_s']:.2f} s = {ran / max(s['elapsed_s'], 1e-9):.0f} cases/s")
 PY
 	rm -rf "$out"
+	# The fail-nth sweep over the same catalogue (issue 9): injected runs and wall time.
+	out=$(mktemp -d)
+	t0=$(date +%s%N)
+	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
+		--fail-nth --profile tsm-v5 --format json >/dev/null 2>&1 || true
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	python3 - "$out/stdout" "$ms" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    print("VM lane --fail-nth: no report"); sys.exit(0)
+s = d["summary"]
+runs = next((n.split(": ", 1)[1] for n in d.get("notes", []) if n.startswith("fail-nth: ")), "? injected runs")
+sweep = sum(1 for c in d["results"] if c["id"].startswith("fail_nth."))
+print(f"VM lane --fail-nth (TCG): boot to results {int(sys.argv[2]) / 1000:.1f} s wall; {sweep} fail_nth entries, "
+      f"{runs}; {s['fail']} failed")
+PY
+	rm -rf "$out"
 else
 	echo "VM lane: kernel not built (make kernel), not timed"
 fi
