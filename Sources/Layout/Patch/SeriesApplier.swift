@@ -154,7 +154,7 @@ package struct SeriesApplier {
             case .ignoringWhitespace: how.append("ignoring white space")
             case .ignoringBlankLines: how.append("ignoring white space and blank lines")
             }
-            if p.reindented { how.append("added lines re-indented") }
+            if p.reindented { how.append("with added lines re-indented") }
             if !how.isEmpty {
                 result.notes.append("\(label): hunk #\(p.hunkNumber) of \(path) applied \(how.joined(separator: ", "))")
             }
