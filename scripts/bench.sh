@@ -69,19 +69,26 @@ patch_lane() {  # $1: label; the cache in UAPI_CONFORM_CACHE
 	t0=$(date +%s%N)
 	"$bin" vm --patch fixtures/kernel/tsm-v5-prereq.patch --patch "$series" --out "$out" >/dev/null 2>"$out/log" || true
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-	build=$(grep -o 'build (patched-[0-9a-f]*): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "?")
+	build=$(grep -o 'build (patched): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "?")
 	base=$(grep -o 'build (base): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "-")
 	live=$(grep -o 'IOMMU_VDEVICE_TSM_REQ: [0-9]* cases ran live' "$out/summary.txt" 2>/dev/null | grep -o '[0-9]* cases' || echo "?")
 	printf 'patch lane (%s): patch to results %d.%d s (base build %s, patched build %s); TSM_REQ %s live\n' \
 		"$1" $((ms / 1000)) $(( (ms % 1000) / 100 )) "$base" "$build" "$live"
+	[ "$live" != "?" ] || { echo "patch lane ($1): no results; the run said:"; tail -n 5 "$out/log"; }
 	rm -rf "$out"
 }
 if [ ! -r "$series" ]; then
 	echo "patch lane: no series (TSM_SERIES=FILE), not timed"
-elif [ -f "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/tree-"*/.built ] 2>/dev/null; then
-	# Warm: the 7.2 tree is built; forget the patched kernels so the series is built again.
-	rm -rf "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/patched"
+elif compgen -G "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/tree-*/.built" >/dev/null; then
+	# Warm: the 7.2 tree is built; the patched kernels are set aside (and put back)
+	# so that the series is built again without losing the user's cached ones.
+	kdir="${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel"
+	restore() { if [ -d "$kdir/patched.bench-aside" ]; then rm -rf "$kdir/patched"; mv "$kdir/patched.bench-aside" "$kdir/patched"; fi; }
+	trap restore EXIT
+	restore
+	[ ! -d "$kdir/patched" ] || mv "$kdir/patched" "$kdir/patched.bench-aside"
 	patch_lane "warm, 7.2 tree built"
+	restore
 else
 	echo "patch lane (warm): the 7.2 tree is not built (make kernel), not timed"
 fi
