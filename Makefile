@@ -30,7 +30,7 @@ build:
 # The main job: the ABI check on every ABI of the downloaded 7.2 headers,
 # the ABI history of the released kernels (exit 1 on an incompatible change),
 # then the case catalogue on the simulated kernel for every profile.
-PROFILES      = linux-7.2 tsm-v2 tsm-v5 tsm-post-v5 tsm-vfio-rfc
+PROFILES      = linux-6.12 linux-7.2 tsm-v2 tsm-v5 tsm-post-v5 tsm-vfio-rfc
 RELEASES      = linux-6.12,linux-7.2
 
 main: deps build
