@@ -127,9 +127,10 @@ extension SimulatedKernel {
             o.dirtyCapable = flags & f.dirtyTracking != 0
             hold(o, pt)
         } else {
-            if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
+            // Flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
             if flags & ~f.nestedFlags != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
             if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
+            if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
             if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
                                      lengths: Selftest.hwptDataLengths) { return .fail(e) }
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
