@@ -58,6 +58,21 @@ import SimulatedBackend
         #expect(throws: InputError.self) { try SimulatedKernel(profile: p) }
     }
 
+    /// 6.12 refuses the dirty bits of a range with a hole (needs_mapped_range); 7.2 reads it as clean.
+    @Test func dirtyBitsOfAnUnmappedRange() throws {
+        let id = "iommufd.hwpt_get_dirty_bitmap.unmapped_range"
+        #expect(try result("linux-6.12", id).got == "EINVAL")
+        #expect(try result("linux-7.2", id).got == "OK")
+        #expect(try reference("linux-6.12", id).contains("needs_mapped_range"))
+        // The same profile without the record: the simulator reads the range as clean.
+        var p = try profile("linux-6.12")
+        let i = try #require(p.ioctls.firstIndex { $0.name == "IOMMU_HWPT_GET_DIRTY_BITMAP" })
+        p.ioctls[i].needsMappedRange = nil
+        let c = try #require(try Catalogue.cases(for: p).first { $0.id == id })
+        let r = try #require(CaseRunner(backend: try SimulatedKernel(profile: p), profile: p).run([c]).first)
+        #expect(r.status == .fail && r.got == "OK")
+    }
+
     /// 6.12's INVALIDATE looks hwpt_id up as a nested HWPT (another type: ENOENT);
     /// 7.2's as any object, then checks the type (EINVAL).
     @Test func invalidateOnTheWrongType() throws {

@@ -105,6 +105,14 @@ struct ReleaseProfileTests {
             \t\treturn ERR_PTR(-EOPNOTSUPP);
             }
             """,
+            "drivers/iommu/iommufd/io_pagetable.c": """
+            static int
+            iommu_read_and_clear_dirty(struct iommu_domain *domain,
+            \t\t\t   unsigned long flags)
+            {
+            \tret = iova_bitmap_for_each(iter, &arg, __iommu_read_and_clear_dirty);
+            }
+            """,
         ]
         for (path, text) in files {
             try text.write(toFile: d + "/linux-demo/" + path, atomically: true, encoding: .utf8)
@@ -116,6 +124,11 @@ struct ReleaseProfileTests {
         #expect(src.acceptedFlags(in: "demo_paging_alloc") == ["DEMO_A", "DEMO_B"])
         #expect(src.acceptedFlags(in: "demo_nested_alloc") == ["DEMO_C"])
         #expect(src.acceptedFlags(in: "demo_missing") == nil)
+        #expect(src.dirtyReadNeedsMappedRange() == true)
+        let dropped = "static int\niommu_read_and_clear_dirty(void)\n{\n\tiova_bitmap_for_each(iter, &arg, fn);\n}\n"
+        try dropped.write(toFile: d + "/linux-demo/drivers/iommu/iommufd/io_pagetable.c", atomically: true,
+                          encoding: .utf8)
+        #expect(try KernelSource(path: d).dirtyReadNeedsMappedRange() == false)
     }
 
     /// Roles carried from an earlier profile: a pointer the kernel-doc does not
@@ -197,6 +210,14 @@ struct Linux612Tests {
         o.kernelSource = Repo.root + "/.deps/linux-source-7.2"
         let made = try ProfileDump.make(tree: try HeaderTree(path: Repo.headers), o)
         #expect(made.ioctls.contains { $0.name == "IOMMU_TEST_CMD" && $0.testOnly == true })
+        // What the curated linux-7.2 profile records of its source, the recipe reads there too.
+        let curated = try Repo.store().resolved("linux-7.2")
+        for name in ["IOMMU_HWPT_GET_DIRTY_BITMAP", "VFIO_DEVICE_BIND_IOMMUFD", "VFIO_DEVICE_FEATURE"] {
+            let ioctl = made.ioctl(name), kept = curated.ioctl(name)
+            #expect(ioctl?.needsMappedRange == kept?.needsMappedRange && ioctl?.tailChecked == kept?.tailChecked,
+                    "\(name)")
+        }
+        #expect(made.structure("iommu_hwpt_alloc")?.pathFlagBits == curated.structure("iommu_hwpt_alloc")?.pathFlagBits)
     }
 
     /// The committed profile is what the recipe makes from the pinned packages.

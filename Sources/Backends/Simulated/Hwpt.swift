@@ -53,9 +53,13 @@ struct SetDirtyFields {
 struct GetDirtyFields {
     let flags, reserved, hwptId, iova, length, pageSize, data: FieldHandle
     let flagMask: UInt64
+    /// A range the IOAS does not map in full is EINVAL (the profile's
+    /// `needs_mapped_range`: 6.12), else read as clean (7.2).
+    let needsMappedRange: Bool
     init(_ r: FieldResolver) throws {
         flags = try r("flags"); reserved = try r("__reserved"); hwptId = try r("hwpt_id"); iova = try r("iova")
         length = try r("length"); pageSize = try r("page_size"); data = try r("data"); flagMask = try r.flagMask()
+        needsMappedRange = r.profile.ioctl(r.ioctl)?.needsMappedRange ?? false
     }
 }
 
@@ -186,7 +190,20 @@ extension SimulatedKernel {
         if !h.dirtyCapable { return .fail(.EINVAL) }
         let bytes = Int(((length / ps) + 7) / 8)
         if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: bytes)) { return .fail(.EFAULT) }
+        // The walk over the IOAS's areas, after the bitmap is pinned (6.12 io_pagetable.c).
+        if f.needsMappedRange && !mapped(ctx.ioas(h.ioasId)?.mappings ?? [], iova: iova, length: length) {
+            return .fail(.EINVAL)
+        }
         return .ok(respond: .none)
+    }
+
+    /// Whether `mappings` cover [iova, iova + length) without a hole.
+    func mapped(_ mappings: [Mapping], iova: UInt64, length: UInt64) -> Bool {
+        var next = iova
+        for m in mappings.sorted(by: { $0.iova < $1.iova }) where m.iova <= next && m.iova + m.length > next {
+            next = m.iova + m.length
+        }
+        return next >= iova + length
     }
 
     func invalidate(_ f: InvalidateFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {

@@ -92,6 +92,12 @@ package struct KernelSource: Sendable {
         return nil
     }
 
+    /// Whether iommufd's dirty read passes the bitmap walk's error on
+    /// (`ret = iova_bitmap_for_each(`) rather than dropping it.
+    package func dirtyReadNeedsMappedRange() -> Bool? {
+        functionBody("iommu_read_and_clear_dirty").map { $0.contains("= iova_bitmap_for_each(") }
+    }
+
     /// The body of the C function `fn` (any return type, the signature over
     /// several lines) in the C files under `dir`.
     package func functionBody(_ fn: String, under dir: String = KernelSource.iommufdDir) -> String? {

@@ -47,6 +47,10 @@ package struct ProfileIoctl: Codable, Sendable, Hashable {
     /// or are never read (copy_from_user of minsz). Recorded for vfio ioctls,
     /// whose handlers differ; nil: iommufd's dispatch, which always checks.
     package var tailChecked: Bool?
+    /// IOMMU_HWPT_GET_DIRTY_BITMAP: whether a range the IOAS does not map in
+    /// full is refused (EINVAL: the area walk's error reaches the caller, 6.12)
+    /// or read as clean (7.2 drops that error). nil: not recorded, read as clean.
+    package var needsMappedRange: Bool?
 
     /// Whether a non-zero byte past sizeof is refused (E2BIG).
     package var checksTail: Bool { tailChecked ?? (family == .iommufd) }

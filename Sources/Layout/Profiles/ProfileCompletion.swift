@@ -47,6 +47,9 @@ package struct ProfileCompletion {
         for i in p.ioctls.indices where p.ioctls[i].family == .vfio {
             p.ioctls[i].tailChecked = source.vfioChecksTail(of: p.ioctls[i].struct)
         }
+        for i in p.ioctls.indices where p.ioctls[i].name == "IOMMU_HWPT_GET_DIRTY_BITMAP" {
+            p.ioctls[i].needsMappedRange = source.dirtyReadNeedsMappedRange()
+        }
         for fp in ProfileCompletion.flagPaths {
             guard let i = p.structs.firstIndex(where: { $0.name == fp.structName }),
                   let names = source.acceptedFlags(in: fp.function) else { continue }
