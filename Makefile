@@ -6,7 +6,7 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live live-tsm live-debug kernel kernel-debug kselftest coverage clean
+	live live-tsm live-debug live-vng kernel kernel-debug kselftest coverage clean
 
 all: main
 
@@ -81,6 +81,15 @@ live: deps build kernel
 	@if grep -q 'selftest mock cannot bind a device on this boot' $(LIVE_OUT)/results.json; then \
 		echo "make live: the selftest mock cannot bind beside the vIOMMU; once more with intel_iommu=off"; \
 		$(LIVE_VM) --append intel_iommu=off --out $(LIVE_OUT)-mock; fi
+
+# The suite inside a virtme-ng session (vng --run, TCG) on the lane kernel:
+# the catalogue live with the mock, vfio cases skipped (vng gives no vfio
+# device). virtme-ng comes from PyPI into .deps/vng-venv. Results in out/vng/.
+VNG_PROFILE   ?= $(if $(filter 7.2,$(KERNEL)),linux-7.2,linux-$(KERNEL))
+
+live-vng: deps build kernel
+	scripts/check-vng.sh --kernel "$$(scripts/build-kernel.sh --kernel $(KERNEL) --print-path)" \
+		--profile $(VNG_PROFILE) --out out/vng$(if $(filter 7.2,$(KERNEL)),,-$(KERNEL))
 
 # The debug lane: the same run on a kernel with KASAN, lockdep and kmemleak
 # (fixtures/kernel/debug.config); ~25 times slower under TCG. Results in out/vm-debug/.
