@@ -1,37 +1,64 @@
 #!/usr/bin/env bash
-# Build the Linux 7.2 kernel the live VM lane boots: Debian sid's
-# linux-source-7.2 (pinned), tinyconfig + kvm_guest.config + our fragment,
-# everything built in. Results are cached outside the repo, keyed by the
-# source version and the fragment text, so any clone on this machine reuses
-# them. The configured and built tree is kept there too, so a patched kernel
-# costs only the rebuild of what its diff touches plus the link.
-#   scripts/build-kernel.sh [--debug] [OUT]  build if needed; print the bzImage path
+# Build a kernel the live VM lane boots: Debian's linux-source-X.Y of a
+# release in fixtures/kernel/releases.tsv (pinned there), tinyconfig +
+# kvm_guest.config + our fragments, everything built in. Results are cached
+# outside the repo, keyed by the source version and the fragment text, so any
+# clone on this machine reuses them. The configured and built tree is kept
+# there too, so a patched kernel costs only the rebuild of what its diff
+# touches plus the link.
+#   scripts/build-kernel.sh [--kernel X.Y] [--debug] [OUT]
+#                                       build if needed; print the bzImage path
+#                                       (--kernel: a release of releases.tsv,
+#                                       6.12 or linux-6.12; default 7.2)
 #                                       (--debug adds fixtures/kernel/debug.config:
 #                                       KASAN, lockdep, kmemleak; its own tree)
 #                                       (and copy it to OUT, a file or a dir)
-#   scripts/build-kernel.sh --print-path   print the cached bzImage path only;
+#   scripts/build-kernel.sh [...] --print-path   print the cached bzImage path only;
 #                                       exit 1 if it is not built yet
-#   scripts/build-kernel.sh --diff FILE    build 7.2 with a clean diff (patch -p1)
+#   scripts/build-kernel.sh [...] --diff FILE    build with a clean diff (patch -p1)
 #                                       applied; print that kernel's bzImage path
-#   scripts/build-kernel.sh --patched DIFF -- COMMAND [ARG...]
+#   scripts/build-kernel.sh [...] --patched DIFF -- COMMAND [ARG...]
 #                                       run COMMAND ARG... --source TREE --diff DIFF
 #                                       on the pristine tree (it writes the diff;
 #                                       `uapi-conform apply` does), then as --diff
+# Fragments: fixtures/kernel/uapi-conform.config, then uapi-conform-X.Y.config
+# when the release has one (what differs for it; a later line for a symbol
+# replaces an earlier one), then debug.config with --debug.
 # Env: UAPI_CONFORM_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform).
 # Progress goes to stderr; stdout is only the bzImage path. Bad input: exit 2.
 set -euo pipefail
 
-SRC_PKG=linux-source-7.2
-SRC_VER=7.2.13-1        # sid moves: bump deliberately, never float
 # Part of the cache key: change it when the configure steps below change.
 RECIPE="x86_64 tinyconfig + kvm_guest.config + fragment via scripts/config/olddefconfig x3"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-fragments=("$root/fixtures/kernel/uapi-conform.config")
-if [ "${1:-}" = --debug ]; then fragments+=("$root/fixtures/kernel/debug.config"); shift; fi
-cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
 die() { echo "build-kernel: error: $*" >&2; exit 2; }
 say() { echo "build-kernel: $*" >&2; }
+release=linux-7.2 debug=0
+while :; do
+	case "${1:-}" in
+		--kernel) [ -n "${2:-}" ] || die "--kernel needs a release (e.g. 6.12)"
+			release=${2#linux-}; release=linux-$release; shift 2 ;;
+		--debug) debug=1; shift ;;
+		*) break ;;
+	esac
+done
+releases="$root/fixtures/kernel/releases.tsv"
+row=$(awk -F'\t' -v n="$release" '!/^#/ && $1 == n' "$releases")
+known=$(awk -F'\t' '!/^#/ {printf "%s ", $1}' "$releases")
+[ -n "$row" ] || die "--kernel ${release#linux-}: not a release of fixtures/kernel/releases.tsv (known: ${known% })"
+IFS=$'\t' read -r _ SUITE SRC_VER _ _ <<<"$row"
+series=${release#linux-}
+SRC_PKG=linux-source-$series    # the version is pinned in releases.tsv: bump deliberately, never float
+fragments=("$root/fixtures/kernel/uapi-conform.config")
+[ ! -f "$root/fixtures/kernel/uapi-conform-$series.config" ] \
+	|| fragments+=("$root/fixtures/kernel/uapi-conform-$series.config")
+[ "$debug" = 0 ] || fragments+=("$root/fixtures/kernel/debug.config")
+# What a tree is for: its source and fragment files. The newest tree of each
+# role is kept (prune_trees).
+role="$SRC_PKG=$SRC_VER $(for f in "${fragments[@]}"; do basename "$f"; done | tr '\n' ' ')"
+role=${role% }
+cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
 
 mode=base out="" diff=""
 case "${1:-}" in
@@ -39,14 +66,22 @@ case "${1:-}" in
 	--diff) mode=diff; diff=${2:-}; [ -n "$diff" ] || die "--diff needs a file" ;;
 	--patched) mode=patched; diff=${2:-}; [ "${3:-}" = "--" ] && [ $# -ge 4 ] || die "usage: $0 --patched DIFF -- COMMAND [ARG...]"
 		shift 3 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	-*) die "unknown option $1 (usage: $0 [--print-path | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
+	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) die "unknown option $1 (usage: $0 [--kernel X.Y] [--debug]" \
+		"[--print-path | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
 	*) out=${1:-} ;;
 esac
 for f in "${fragments[@]}"; do [ -r "$f" ] || die "missing config fragment $f"; done
 if [ "$mode" = diff ]; then [ -f "$diff" ] && [ -r "$diff" ] || die "diff '$diff' is not a readable file"; fi
 
-# The key covers the fragment's settings, not its comments: rewording a
+# The fragments' settings, one line per symbol, the last fragment's winning.
+settings() {
+	grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "${fragments[@]}" \
+		| awk '{ n = $0; sub(/^# /, "", n); sub(/[= ].*/, "", n); if (!(n in v)) o[++k] = n; v[n] = $0 }
+		       END { for (i = 1; i <= k; i++) print v[o[i]] }'
+}
+
+# The key covers the fragments' settings, not their comments: rewording a
 # comment must not cost a 9-minute rebuild.
 key=$( { printf '%s=%s\n%s\n' "$SRC_PKG" "$SRC_VER" "$RECIPE"
 	grep -hE '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "${fragments[@]}"; } | sha256sum | cut -c1-64)
@@ -105,21 +140,46 @@ restore_tree() {
 	rm -rf "$tree/pristine" "$tree/pristine.added"
 }
 
+# Trees kept: the newest of each role (source + fragment files: the 7.2 lane,
+# the 7.2 debug lane, the 6.12 lane, ...) and, besides, the three newest of
+# all (a clone whose fragment text differs, a branch's, keeps its own), so at
+# most roles + 3 trees of ~2.1 GB. A tree's role is in its `role` file; a tree
+# made before those files existed takes it from its published kernel's info.
+tree_role() {  # $1: tree folder
+	local info="$cache/kernel/${1##*/tree-}/info" s f
+	if [ -f "$1/role" ]; then cat "$1/role"; return; fi
+	[ -f "$info" ] || { echo unfinished; return; }   # a killed build's: no role of its own
+	s=$(sed -n 's/^source: //p' "$info"); f=$(sed -n 's/^fragments: //p' "$info")
+	echo "$s $(for p in $f; do basename "$p"; done | tr '\n' ' ')" | sed 's/ $//'
+}
+prune_trees() {
+	local t r n=0 keep seen=$'\n'"$role"$'\n'   # the tree about to be made is this role's newest
+	for t in $(ls -dt "$cache"/kernel/tree-* 2>/dev/null); do
+		n=$((n + 1)); r=$(tree_role "$t"); keep=0
+		[ "$n" -le 2 ] && keep=1    # with the new tree: the three newest
+		case $r in unfinished) ;; *)
+			case $seen in *$'\n'"$r"$'\n'*) ;; *) keep=1; seen+="$r"$'\n' ;; esac ;;
+		esac
+		[ "$keep" = 1 ] || { say "removing the kept tree ${t##*/} ($r): a newer tree has its role"; rm -rf "$t"; }
+	done
+}
+
 # 1. Source, unpacked once per key: the .deb holds one tarball, kept (~150 MB)
 #    per version so a fragment change does not download again.
 unpack_and_configure() {
 	local srcpkg="$cache/kernel/source-$SRC_PKG-$SRC_VER" tarball=usr/src/$SRC_PKG.tar.xz t
 	if [ ! -f "$srcpkg/$tarball" ]; then
-		say "downloading $SRC_PKG=$SRC_VER from Debian sid"
-		"$root/scripts/fetch-debian-sid.sh" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
-			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian sid: the mirror no longer carries that version (sid moves) or is unreachable; bump SRC_VER in scripts/build-kernel.sh to what https://packages.debian.org/sid/$SRC_PKG lists"
+		say "downloading $SRC_PKG=$SRC_VER from Debian $SUITE"
+		"$root/scripts/fetch-debian.sh" "$SUITE" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
+			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian $SUITE: the mirror no longer carries that" \
+				"version or is unreachable; bump $release's version in fixtures/kernel/releases.tsv" \
+				"to what the mirror lists"
 		say "download: $(secs "$t0")"
 	fi
-	# Three trees are kept (the lane's, the debug lane's, and one a clone
-	# with another fragment may still use): the oldest goes.
 	rm -rf "$cache"/kernel/work-* "$tree"
-	ls -dt "$cache"/kernel/tree-* 2>/dev/null | tail -n +3 | xargs -r rm -rf
+	prune_trees
 	mkdir -p "$tree/build"
+	echo "$role" >"$tree/role"
 	t=$(date +%s)
 	tar -C "$tree" -xf "$srcpkg/$tarball"
 	[ -f "$src/Makefile" ] || die "tarball did not unpack to $src"
@@ -139,14 +199,14 @@ unpack_and_configure() {
 				n=${line#\# }; n=${n%% *}; n=${n%%=*}; args+=(--disable "${n#CONFIG_}") ;;
 			CONFIG_*=*) n=${line%%=*}; args+=(--set-val "${n#CONFIG_}" "${line#*=}") ;;
 		esac
-	done < <(cat "${fragments[@]}")
+	done < <(settings)
 	for _ in 1 2 3; do
 		"$src/scripts/config" --file "$tree/build/.config" "${args[@]}"
 		"${mk[@]}" -s olddefconfig >&2
 	done
 	while IFS= read -r line; do
 		grep -qx "$line" "$tree/build/.config" || missing+=("${line%%=*}")
-	done < <(grep -hE '^CONFIG_[A-Za-z0-9_]+=y$' "${fragments[@]}")
+	done < <(settings | grep -E '^CONFIG_[A-Za-z0-9_]+=y$')
 	if [ "${#missing[@]}" -gt 0 ]; then
 		die "config symbols did not survive olddefconfig (unmet dependencies?): ${missing[*]}; see $tree/build/.config"
 	fi

@@ -42,6 +42,7 @@ case $what in
 headers) fetch_headers ;;
 source) fetch_source ;;
 profile)
+	[ "$like" != - ] || die "$name's profile is curated by hand (like '-' in releases.tsv), not made by the recipe"
 	fetch_headers; fetch_source
 	bin=${BIN:-$root/.build/debug/uapi-conform}
 	[ -x "$bin" ] || die "$bin is not built (swift build)"

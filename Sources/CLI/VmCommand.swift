@@ -48,6 +48,11 @@ struct VmCommand: ParsableCommand {
     @Option(name: .long, help: "Seconds before QEMU is killed and the run reported as hung (more than 0).")
     var timeout: Int = 600
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Extra kernel command-line arguments, e.g. intel_iommu=off (Linux 6.12's selftest mock binds only then).",
+        valueName: "ARGS"))
+    var append: String?
+
     @OptionGroup var fixtureOptions: FixturesOption
 
     @Argument(parsing: .postTerminator, help: "uapi-conform arguments to run in the guest.")
@@ -163,7 +168,8 @@ struct VmPlan {
 
     func boot(_ image: String) throws -> Int32 {
         let args = [scripts + "/run-vm.sh", "--timeout", String(command.timeout), "--vfio-edu", "--kernel", image,
-                    "--out", outDir, "--cwd", root, "--"] + guestCommand()
+                    "--out", outDir, "--cwd", root] + (command.append.map { ["--append", $0] } ?? []) + ["--"]
+            + guestCommand()
         let r = try ChildProcess.run(args, limits: .init(timeout: Double(command.timeout) + 60), captureStdout: false,
                                      captureStderr: false)
         return r.timedOut ? 124 : r.status

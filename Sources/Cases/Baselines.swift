@@ -40,11 +40,13 @@ package struct Baseline: Sendable {
         /// The rule for a field naming an object of `type` (profile `id_fields`):
         /// unknown → ENOENT; an IOAS field is given a fault queue, one that
         /// takes any object (IOMMU_DESTROY) has no wrong type, others an IOAS.
+        /// A field naming one of several types (`a_or_b`) is looked up as any
+        /// object and its type checked next: the wrong type is EINVAL.
         package static func forObject(_ type: String) -> IdRule {
             switch type {
             case "ioas": return .ioas
             case "any": return IdRule(wrongRef: nil)
-            default: return IdRule()
+            default: return IdFieldType(type).checkedAfterLookup ? IdRule(wrongType: .EINVAL) : IdRule()
             }
         }
     }
@@ -78,6 +80,13 @@ package enum Baselines {
     package static func table(for p: Profile) throws -> [Baseline] {
         let t = try ioas(p) + hwpt(p) + viommu(p) + selftest() + vfio(p) + tsm(p) + tsmVariants(p)
         return t.filter { p.ioctl($0.ioctl) != nil }
+    }
+
+    /// `make(ioctl)` when the profile has the ioctl, else nothing: a baseline
+    /// reads constants only a kernel with its ioctl defines (6.12 has no
+    /// vIOMMU type).
+    static func on(_ p: Profile, _ ioctl: String, _ make: (String) throws -> Baseline) rethrows -> [Baseline] {
+        p.ioctl(ioctl) == nil ? [] : [try make(ioctl)]
     }
 
     /// IOAS ioctls (0x80-0x88, 0x8f).
@@ -131,41 +140,64 @@ package enum Baselines {
                      reference: C + " (0x8a)"),
             Baseline(ioctl: "IOMMU_HWPT_SET_DIRTY_TRACKING", setup: [.dirtyHwpt], fields: ["hwpt_id": r("dirty_hwpt")],
                      reference: C + " (0x8b)"),
-            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.dirtyHwpt],
-                     fields: ["hwpt_id": r("dirty_hwpt"), "iova": i(Fixed.iova), "length": i(page * 8),
+            // Tracking on, the mapped page: 6.12's mock reads no dirty bits while tracking is off
+            // (selftest.c mock_domain_read_and_clear_dirty: EINVAL), and 6.12 refuses a range the
+            // IOAS does not map (iommu_read_and_clear_dirty returns the area walk's error).
+            Baseline(ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP", setup: [.dirtyTracking, .map],
+                     fields: ["hwpt_id": r("dirty_hwpt"), "iova": i(Fixed.iova), "length": i(page),
                               "page_size": i(page), "data": .buffer(8)],
-                     reference: C + " (0x8c)"),
-            // An empty array of the selftest type: the kernel still looks the id
-            // up and checks the type, then the mock accepts it (7.2 selftest.c).
-            Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu],
-                     fields: ["hwpt_id": r("viommu"),
-                              "data_type": i(try p.constant("IOMMU_HWPT_INVALIDATE_DATA_SELFTEST")),
-                              "entry_num": i(0), "entry_len": i(Selftest.viommuInvalidateEntry),
-                              "data_uptr": .buffer(Int(Selftest.viommuInvalidateEntry))],
-                     ids: ["hwpt_id": .init(wrongType: .EINVAL)], reference: C + " (0x8d); §5.2"),
+                     reference: C + " (0x8c); tracking on, the mapped page (linux-6.12 refuses a read while tracking "
+                        + "is off and one of an unmapped range: EINVAL)"),
+            try invalidate(p),
             Baseline(ioctl: "IOMMU_FAULT_QUEUE_ALLOC", setup: [], fields: [:], reference: C + " (0x8e)"),
         ]
     }
 
+    /// An empty array of the selftest type: the kernel still looks the id up
+    /// and checks the type, then the mock accepts it (7.2 selftest.c). On the
+    /// vIOMMU where the id field may name one (7.2); else on a nested HWPT of
+    /// the mock (6.12, whose hwpt_id names only those).
+    static func invalidate(_ p: Profile) throws -> Baseline {
+        let types = p.structure("iommu_hwpt_invalidate")?.idFields?["hwpt_id"].map(IdFieldType.init)
+        let data = try p.constant("IOMMU_HWPT_INVALIDATE_DATA_SELFTEST")
+        guard types?.names("viommu") == false else {
+            return Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.viommu],
+                            fields: ["hwpt_id": r("viommu"), "data_type": i(data), "entry_num": i(0),
+                                     "entry_len": i(Selftest.viommuInvalidateEntry),
+                                     "data_uptr": .buffer(Int(Selftest.viommuInvalidateEntry))],
+                            reference: C + " (0x8d); §5.2")
+        }
+        return Baseline(ioctl: "IOMMU_HWPT_INVALIDATE", setup: [.nestedHwpt],
+                        fields: ["hwpt_id": r("nested_hwpt"), "data_type": i(data), "entry_num": i(0),
+                                 "entry_len": i(Selftest.hwptInvalidateEntry),
+                                 "data_uptr": .buffer(Int(Selftest.hwptInvalidateEntry))],
+                        reference: C + " (0x8d); linux-6.12: on a nested HWPT (no vIOMMU), looked up as one, so "
+                            + "another object type is ENOENT (6.12 hw_pagetable.c iommufd_get_hwpt_nested)")
+    }
+
     /// 0x90-0x94: vIOMMU, vDEVICE, CHANGE_PROCESS, vEVENTQ and hardware queues, on the selftest driver.
     static func viommu(_ p: Profile) throws -> [Baseline] {
-        [
-            Baseline(ioctl: "IOMMU_VIOMMU_ALLOC", setup: [.hwpt],
+        try on(p, "IOMMU_VIOMMU_ALLOC") {
+            Baseline(ioctl: $0, setup: [.hwpt],
                      fields: ["type": i(try p.viommuType()), "dev_id": r("idev"), "hwpt_id": r("hwpt")],
-                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x90)"),
-            Baseline(ioctl: "IOMMU_VDEVICE_ALLOC", setup: [.viommu],
+                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x90)")
+        } + on(p, "IOMMU_VDEVICE_ALLOC") {
+            Baseline(ioctl: $0, setup: [.viommu],
                      fields: ["viommu_id": r("viommu"), "dev_id": r("idev"), "virt_id": i(Fixed.mockVirtId)],
-                     reference: C + " (0x91)"),
-            Baseline(ioctl: "IOMMU_IOAS_CHANGE_PROCESS", setup: [], fields: [:], reference: C + " (0x92)"),
-            Baseline(ioctl: "IOMMU_VEVENTQ_ALLOC", setup: [.viommu],
+                     reference: C + " (0x91)")
+        } + on(p, "IOMMU_IOAS_CHANGE_PROCESS") {
+            Baseline(ioctl: $0, setup: [], fields: [:], reference: C + " (0x92)")
+        } + on(p, "IOMMU_VEVENTQ_ALLOC") {
+            Baseline(ioctl: $0, setup: [.viommu],
                      fields: ["viommu_id": r("viommu"), "type": i(try p.constant("IOMMU_VEVENTQ_TYPE_SELFTEST")),
                               "veventq_depth": i(2)],
-                     reference: C + " (0x93)"),
-            Baseline(ioctl: "IOMMU_HW_QUEUE_ALLOC", setup: [.viommu, .map],
+                     reference: C + " (0x93)")
+        } + on(p, "IOMMU_HW_QUEUE_ALLOC") {
+            Baseline(ioctl: $0, setup: [.viommu, .map],
                      fields: ["viommu_id": r("viommu"), "type": i(try p.constant("IOMMU_HW_QUEUE_TYPE_SELFTEST")),
                               "index": i(0), "nesting_parent_iova": i(Fixed.iova), "length": i(Fixed.page)],
-                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x94)"),
-        ]
+                     enumExpect: ["type": .EOPNOTSUPP], reference: C + " (0x94)")
+        }
     }
 
     /// The selftest command: only its size rules, with an op it does not define.
@@ -176,15 +208,12 @@ package enum Baselines {
 
     /// VFIO device fd (vfio0): every ioctl but BIND needs a bound device (vfio §2).
     static func vfio(_ p: Profile) throws -> [Baseline] {
-        let probeDmaBuf = try p.constants("VFIO_DEVICE_FEATURE_PROBE", "VFIO_DEVICE_FEATURE_GET",
-                                          "VFIO_DEVICE_FEATURE_DMA_BUF")
         return [
             Baseline(ioctl: "VFIO_DEVICE_GET_INFO", setup: [.pciIdev], fields: [:], target: .vfio,
                      reference: V + " §5"),
             Baseline(ioctl: "VFIO_DEVICE_GET_REGION_INFO", setup: [.pciIdev], fields: ["index": i(0)], target: .vfio,
                      enumExpect: ["index": .EINVAL], reference: V + " §5"),
-            Baseline(ioctl: "VFIO_DEVICE_FEATURE", setup: [.pciIdev], fields: ["flags": i(probeDmaBuf)], target: .vfio,
-                     reference: V + " §4 (PROBE of DMA_BUF → 0)"),
+            try feature(p),
             Baseline(ioctl: "VFIO_DEVICE_BIND_IOMMUFD", setup: [.ioas, .vfio], fields: ["iommufd": r("iommufd")],
                      target: .vfio, reference: V + " §3"),
             Baseline(ioctl: "VFIO_DEVICE_ATTACH_IOMMUFD_PT", setup: [.ioas, .pciIdev], fields: ["pt_id": r("ioas")],
@@ -199,6 +228,20 @@ package enum Baselines {
             Baseline(ioctl: "VFIO_DEVICE_TSM_UNBIND", setup: [.pciIdev], fields: [:], target: .vfio,
                      reference: H + "§5 (unbind of an unbound device → 0); seed 001"),
         ]
+    }
+
+    /// VFIO_DEVICE_FEATURE's baseline: PROBE of the dma-buf export where the
+    /// profile defines it (7.2), else PROBE of LOW_POWER_ENTRY, which every
+    /// vfio-pci device answers (6.12 has no dma-buf feature).
+    static func feature(_ p: Profile) throws -> Baseline {
+        let dmaBuf = p.enums["VFIO_DEVICE_FEATURE_DMA_BUF"] != nil
+        let probe = dmaBuf ? try p.constants("VFIO_DEVICE_FEATURE_PROBE", "VFIO_DEVICE_FEATURE_GET",
+                                             "VFIO_DEVICE_FEATURE_DMA_BUF")
+            : try p.constants("VFIO_DEVICE_FEATURE_PROBE", "VFIO_DEVICE_FEATURE_SET",
+                              "VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY")
+        return Baseline(ioctl: "VFIO_DEVICE_FEATURE", setup: [.pciIdev], fields: ["flags": i(probe)], target: .vfio,
+                        reference: V + (dmaBuf ? " §4 (PROBE of DMA_BUF → 0)"
+                            : " §4 (PROBE of LOW_POWER_ENTRY → 0; linux-6.12 has no DMA_BUF feature)"))
     }
 
     /// The TSM ioctls on the PCI vDEVICE, per profile.
@@ -254,6 +297,10 @@ package enum Baselines {
 package enum Selftest {
     /// struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id; u32 cache_id; }.
     package static let viommuInvalidateEntry: UInt64 = 12
+    /// struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }.
+    package static let hwptInvalidateEntry: UInt64 = 8
+    /// struct iommu_hwpt_selftest { u32 iotlb; }: the nested HWPT's data.
+    package static let hwptData: UInt64 = 4
     /// An IOMMU_TEST_CMD op no selftest defines.
     package static let undefinedOp: UInt64 = 0
 }

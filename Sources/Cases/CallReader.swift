@@ -23,13 +23,14 @@ struct CallReader {
     let chain: [SetupStep]
 
     func fail(_ message: String) -> InputError { reader.fail(message) }
+    func gap(_ message: String) -> ProfileGap { ProfileGap(error: reader.fail(message)) }
 
     func call(_ o: CaseReader.Members, label: String, defined: Set<String>, expect: Outcome) throws -> Call {
         func member(_ key: String) -> JSONValue? { o.first { $0.key == key }?.value }
         guard case .string(let ioctl)? = member("ioctl") else { throw fail(label + "missing \"ioctl\"") }
         let withIoctl = profiles.filter { $0.ioctl(ioctl) != nil }
         guard let first = withIoctl.first, let io = first.ioctl(ioctl) else {
-            throw fail(label + "unknown ioctl \(ioctl)")
+            throw gap(label + "unknown ioctl \(ioctl)")
         }
         let structs = withIoctl.compactMap { p in p.ioctl(ioctl).flatMap { p.structure($0.struct) } }
         var fields: [String: FieldValue] = [:]
@@ -71,7 +72,7 @@ struct CallReader {
     func field(_ name: String, ioctl: String, in structs: [ProfileStruct], label: String) throws -> FieldInfo {
         guard let s = structs.first(where: { $0.lp64.fields.contains { $0.name == name } }),
               let f = s.lp64.fields.first(where: { $0.name == name }) else {
-            throw fail(label + "\(ioctl) has no field '\(name)'")
+            throw gap(label + "\(ioctl) has no field '\(name)'")
         }
         guard f.size > 0 else {
             throw fail(label + "field \(name) is a flexible array: give its bytes as \"payload\"")
@@ -150,7 +151,7 @@ struct CallReader {
         let values = Set(withIoctl.compactMap { $0.enums[token] })
         guard values.count == 1, let v = values.first else {
             if values.isEmpty {
-                throw fail(label + "\"\(token)\" is neither a number, a $reference nor a constant of the profile")
+                throw gap(label + "\"\(token)\" is neither a number, a $reference nor a constant of the profile")
             }
             throw fail(label + "constant \(token) differs between the case's profiles")
         }

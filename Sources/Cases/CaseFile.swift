@@ -15,11 +15,13 @@ package enum CaseFile {
     /// of them is enough); the runner skips what its profile lacks.
     /// `knownProfiles` (default: the names of `profiles`) are the names a
     /// case's `profiles` and `expect` may use.
-    package static func load(path: String, profiles: [Profile]? = nil,
-                             knownProfiles: Set<String>? = nil) throws -> [ConformanceCase] {
+    /// `leaveOutGaps`: a case naming an ioctl, field or constant the profiles
+    /// lack is not part of the load (the catalogue), rather than refused.
+    package static func load(path: String, profiles: [Profile]? = nil, knownProfiles: Set<String>? = nil,
+                             leaveOutGaps: Bool = false) throws -> [ConformanceCase] {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("\(path): cannot read") }
         let known = try profiles ?? defaultProfiles()
-        return try parse(data, name: path, profiles: known, knownProfiles: knownProfiles)
+        return try parse(data, name: path, profiles: known, knownProfiles: knownProfiles, leaveOutGaps: leaveOutGaps)
     }
 
     static func defaultProfiles() throws -> [Profile] {
@@ -33,8 +35,8 @@ package enum CaseFile {
     /// The cases of `data`. A case whose `profiles` name none of `profiles`
     /// is not part of this load and is left out; every other case is checked
     /// against the ones it applies to.
-    package static func parse(_ data: Data, name: String, profiles: [Profile],
-                              knownProfiles: Set<String>? = nil) throws -> [ConformanceCase] {
+    package static func parse(_ data: Data, name: String, profiles: [Profile], knownProfiles: Set<String>? = nil,
+                              leaveOutGaps: Bool = false) throws -> [ConformanceCase] {
         let json: JSONValue
         do { json = try JSONValue.parse(Array(data)) } catch let e as JSONError {
             throw InputError("\(name): not valid JSON: \(e.message)")
@@ -47,7 +49,8 @@ package enum CaseFile {
             guard case .object(let members) = item else { throw InputError("\(name): case #\(n + 1) is not an object") }
             let id = try caseId(members, file: name, number: n + 1)
             guard seen.insert(id).inserted else { throw InputError("\(name): case \(id): duplicate id") }
-            let reader = CaseReader(id: id, file: name, members: members, profiles: profiles, knownProfiles: names)
+            var reader = CaseReader(id: id, file: name, members: members, profiles: profiles, knownProfiles: names)
+            reader.leaveOutGaps = leaveOutGaps
             if let c = try reader.read() { out.append(c) }
         }
         return out

@@ -14,6 +14,11 @@ package struct CapabilityProbe: Sendable, Hashable {
     package var capabilities: Set<String>
     /// Ioctls the kernel answered with ENOTTY: cases using them are skipped.
     package var absentIoctls: Set<String> = []
+    /// Why a mock that exists cannot serve (`mockDevice` false): the skip reason.
+    package var mockUnusable: String?
+    /// A CONFIG_IOMMUFD_TEST kernel, whether or not its mock can bind a device
+    /// (its syzkaller hooks answer either way).
+    package var testKernel: Bool { mockDevice || mockUnusable != nil }
 
     package init(mockDevice: Bool, pciDevice: Bool, tsmDevice: Bool, capabilities: Set<String>,
                  absentIoctls: Set<String> = []) {
@@ -103,7 +108,9 @@ package final class CaseRunner {
                 return "ENOTTY: \(missing) not in this kernel"
             }
         }
-        if c.requirements.mockDevice && !probe.mockDevice { return "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)" }
+        if c.requirements.mockDevice && !probe.mockDevice {
+            return probe.mockUnusable ?? "needs CONFIG_IOMMUFD_TEST (IOMMU_TEST_CMD)"
+        }
         if c.requirements.pciDevice && !probe.pciDevice {
             return "needs a PCI device bound to vfio-pci (vfio0) and --allow-destructive"
         }
@@ -119,7 +126,7 @@ package final class CaseRunner {
 
     package func prepare(_ cases: [ConformanceCase]) -> [PreparedCase] {
         cases.map { c in
-            var p = PreparedCase(source: c, expected: c.expected(for: profile.name, testKernel: probe.mockDevice),
+            var p = PreparedCase(source: c, expected: c.expected(for: profile.name, testKernel: probe.testKernel),
                                  skip: skipReason(c),
                                  setup: SetupStep.chain(c.setup), before: [], call: nil)
             guard p.skip == nil else { return p }

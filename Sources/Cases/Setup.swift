@@ -51,6 +51,8 @@ extension Profile {
 package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     case ioas, map, fault, idev, hwpt
     case dirtyHwpt = "dirty_hwpt"
+    case dirtyTracking = "dirty_tracking"
+    case nestedHwpt = "nested_hwpt"
     case viommu, vdevice, vfio
     case pciIdev = "pci_idev"
     case pciAttach = "pci_attach"

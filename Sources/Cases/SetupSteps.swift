@@ -44,6 +44,22 @@ extension SetupStep {
             return Definition(after: [.idev], needs: .mockDevice, defines: ["dirty_hwpt"]) { p in
                 [.call(try Make.hwpt(p, "IOMMU_HWPT_ALLOC_DIRTY_TRACKING", dev: "idev", name: "dirty_hwpt"))]
             }
+        case .dirtyTracking:
+            // IOMMU_HWPT_SET_DIRTY_TRACKING($dirty_hwpt, ENABLE): 6.12's mock reads no dirty bits while it is off
+            return Definition(after: [.dirtyHwpt], needs: .mockDevice, defines: []) { p in
+                [.call(Call("IOMMU_HWPT_SET_DIRTY_TRACKING",
+                            ["hwpt_id": .ref("dirty_hwpt"),
+                             "flags": .int(try p.constant("IOMMU_HWPT_DIRTY_TRACKING_ENABLE"))]))]
+            }
+        case .nestedHwpt:
+            // IOMMU_HWPT_ALLOC(dev=$idev, pt=$hwpt, data SELFTEST, 4 zero bytes) → $nested_hwpt
+            return Definition(after: [.hwpt], needs: .mockDevice, defines: ["nested_hwpt"]) { p in
+                [.call(Call("IOMMU_HWPT_ALLOC", ["dev_id": .ref("idev"), "pt_id": .ref("hwpt"),
+                                                 "data_type": .int(try p.constant("IOMMU_HWPT_DATA_SELFTEST")),
+                                                 "data_len": .int(Selftest.hwptData),
+                                                 "data_uptr": .buffer(Int(Selftest.hwptData))],
+                            outputs: [.init("out_hwpt_id", .object, name: "nested_hwpt")]))]
+            }
         case .viommu:
             // IOMMU_VIOMMU_ALLOC(dev=$idev, hwpt=$hwpt, SELFTEST) → $viommu
             return Definition(after: [.hwpt], needs: .mockDevice, defines: ["viommu"]) { p in

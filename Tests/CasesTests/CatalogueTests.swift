@@ -4,7 +4,7 @@ import Layout
 import Cases
 import SimulatedBackend
 
-let allProfiles = ["linux-7.2", "tsm-v2", "tsm-v5", "tsm-post-v5", "tsm-vfio-rfc"]
+let allProfiles = ["linux-6.12", "linux-7.2", "tsm-v2", "tsm-v5", "tsm-post-v5", "tsm-vfio-rfc"]
 
 func fixtures() -> String {
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

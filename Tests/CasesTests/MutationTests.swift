@@ -99,6 +99,23 @@ let namedMutationCases: [SimMutation: [String]] = [
 }
 
 @Suite struct Skips {
+    /// A mock that exists but cannot bind a device (6.12 beside a vIOMMU): its
+    /// cases skip with the boot's reason; the vfio cases still run.
+    @Test func aMockThatCannotBindSkipsItsCasesWithTheReason() throws {
+        let p = try profile("linux-6.12")
+        var probe = CapabilityProbe(mockDevice: false, pciDevice: true, tsmDevice: false, capabilities: ["root"])
+        probe.mockUnusable = "the mock cannot bind here"
+        let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: probe)
+        let results = runner.run(try Catalogue.cases(for: p))
+        let mockIds = Set(try Catalogue.cases(for: p).filter(\.requirements.mockDevice).map(\.id))
+        let onMock = results.filter { mockIds.contains($0.id) }
+        #expect(!onMock.isEmpty && onMock.allSatisfy { $0.status == .skip && $0.reason == "the mock cannot bind here" },
+                "\(onMock.filter { $0.status != .skip }.prefix(3))")
+        let vfio = results.filter { $0.id.hasPrefix("vfio.device_bind_iommufd.") }
+        #expect(!vfio.isEmpty && vfio.allSatisfy { $0.status == .pass })
+        #expect(!results.contains { $0.status == .fail }, "\(results.filter { $0.status == .fail }.prefix(3))")
+    }
+
     @Test func unmetRequirementsSkipWithReasons() throws {
         let p = try profile("tsm-v5")
         let runner = CaseRunner(backend: try SimulatedKernel(profile: p), profile: p, probe: .nothing)

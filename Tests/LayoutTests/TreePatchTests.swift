@@ -230,6 +230,8 @@ private func inputError(_ body: () throws -> Void) -> String? {
                 default: new[i] = "changed \(i)"
                 }
             }
+            // Edits that undo each other (a line added, then removed) leave no diff to apply.
+            guard new != old else { continue }
             let a = old.joined(separator: "\n") + "\n", b = new.joined(separator: "\n") + "\n"
             let diff = UnifiedDiff.render(path: "f.c", old: a, new: b)
             let series = try PatchSeries.parse(text: diff)

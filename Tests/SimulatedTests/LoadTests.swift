@@ -22,7 +22,7 @@ import Testing
         return p
     }
 
-    @Test(arguments: ["linux-7.2", "tsm-v2", "tsm-v5", "tsm-post-v5", "tsm-vfio-rfc"])
+    @Test(arguments: ["linux-6.12", "linux-7.2", "tsm-v2", "tsm-v5", "tsm-post-v5", "tsm-vfio-rfc"])
     func everyShippedProfileLoads(_ name: String) {
         #expect(loadError(Fixtures.profile(name)) == nil)
     }

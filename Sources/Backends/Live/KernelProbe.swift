@@ -28,6 +28,9 @@ package struct KernelProbe: Sendable {
     package var openError: Errno?
     package var ioctls: [IoctlPresence]
     package var mockAvailable: Bool
+    /// Where the mock exists: the errno of binding a MOCK_DOMAIN device when
+    /// that fails on this boot (`mockBindError`), nil when it binds.
+    package var mockBindError: Errno?
     package var capabilities: Set<String>
     package var vfioDevices: [String]
     /// TSM profiles whose ioctl numbers and minimum sizes this kernel shows.
@@ -97,6 +100,7 @@ package struct KernelProbe: Sendable {
         }
         probe.mockAvailable = FileManager.default.fileExists(atPath: "/sys/bus/iommufd_mock")
             || probe.ioctls.contains { $0.name == "IOMMU_TEST_CMD" && $0.present }
+        if probe.mockAvailable { probe.mockBindError = mockBindError(profiles: profiles) }
         probe.tsmProfiles = profiles.filter { p in
             // Only iommufd ioctls were probed (vfio ones need a device fd).
             let tsm = p.ioctls.filter { $0.family == .iommufd && $0.name.contains("TSM") }
@@ -140,7 +144,12 @@ package struct KernelProbe: Sendable {
         if let e = openError { return "/dev/iommu exists on kernel \(release) but cannot be opened: \(e.name)" }
         let present = ioctls.filter(\.present)
         return "kernel \(release) (\(machine)): /dev/iommu with \(present.count) of \(ioctls.count) known iommufd "
-            + "ioctls; selftest mock \(mockAvailable ? "available" : "absent")"
+            + "ioctls; selftest mock \(mockState)"
+    }
+
+    var mockState: String {
+        guard mockAvailable else { return "absent" }
+        return mockBindError.map { "present, but MOCK_DOMAIN cannot bind a device (\($0.name))" } ?? "available"
     }
 
     package func text() -> String {
@@ -152,7 +161,7 @@ package struct KernelProbe: Sendable {
             out.append("  \(i.name.padding(toLength: 36, withPad: " ", startingAt: 0)) "
                 + "0x\(String(i.request, radix: 16))  \(state)")
         }
-        out.append("selftest mock (CONFIG_IOMMUFD_TEST): \(mockAvailable ? "yes" : "no")")
+        out.append("selftest mock (CONFIG_IOMMUFD_TEST): \(mockState)")
         out.append("TSM uAPI: " + (tsmProfiles.isEmpty ? "none (no TSM ioctls answer: behaves as "
             + "linux-7.2)" : "matches \(tsmProfiles.joined(separator: ", "))"))
         let nodes = vfioDevices.map { "/dev/vfio/devices/" + $0 }.joined(separator: ", ")
@@ -167,7 +176,9 @@ package struct KernelProbe: Sendable {
             "open_error": openError.map { $0.name as Any } ?? NSNull(),
             "ioctls": ioctls.map { ["name": $0.name, "request": $0.request, "present": $0.present,
                                     "min_size": $0.minSize.map { $0 as Any } ?? NSNull()] as [String: Any] },
-            "selftest_mock": mockAvailable, "tsm_profiles": tsmProfiles, "vfio_devices": vfioDevices,
+            "selftest_mock": mockAvailable,
+            "selftest_mock_bind_error": mockBindError.map { $0.name as Any } ?? NSNull(),
+            "tsm_profiles": tsmProfiles, "vfio_devices": vfioDevices,
             "capabilities": capabilities.sorted(),
         ]
     }

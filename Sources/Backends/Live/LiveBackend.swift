@@ -20,9 +20,11 @@ package final class LiveBackend: Backend, CapabilityProviding {
         // vfio0 serves the vfio cases when the user allows opening it. No
         // kernel reports a TSM-capable device yet, so cases that need one stay skipped.
         let pci = allowDevices && probe.vfioDevices.contains("vfio0")
-        capabilityProbe = CapabilityProbe(mockDevice: probe.mockAvailable, pciDevice: pci, tsmDevice: false,
-                                          capabilities: probe.capabilities,
-                                          absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
+        var c = CapabilityProbe(mockDevice: probe.mockAvailable && probe.mockBindError == nil, pciDevice: pci,
+                                tsmDevice: false, capabilities: probe.capabilities,
+                                absentIoctls: Set(probe.ioctls.filter { !$0.present }.map(\.name)))
+        c.mockUnusable = probe.mockAvailable ? probe.mockBindError.map(KernelProbe.mockUnusable) : nil
+        capabilityProbe = c
     }
 
     package func open(_ path: String) -> SyscallResult {

@@ -76,6 +76,32 @@ struct FieldResolver {
         return m
     }
 
+    /// The value of flag `constant` when the profile's struct defines it for
+    /// `field` (its `flag_bits`), nil when this version has no such flag.
+    func flagBit(_ constant: String, field: String = "flags") throws -> UInt64? {
+        guard profile.structure(structName)?.flagBits?[field]?.contains(constant) == true else { return nil }
+        return try self.constant(constant)
+    }
+
+    /// The bits one path of the handler takes (`path_flag_bits`).
+    func pathFlagMask(_ path: String, field: String = "flags") throws -> UInt64 {
+        guard let names = profile.structure(structName)?.pathFlagBits?[field]?[path] else {
+            throw InputError("profile \(profile.name): struct \(structName) lists no flags the \(path) path of "
+                             + "\(ioctl) takes for '\(field)' (path_flag_bits)")
+        }
+        return try names.reduce(0) { try $0 | constant($1) }
+    }
+
+    /// The object type an id field names (`id_fields`): one type is a typed
+    /// lookup (another type is ENOENT), `a_or_b` a lookup of any object whose
+    /// type is then checked (EINVAL).
+    func idType(_ field: String) throws -> IdFieldType {
+        guard let t = profile.structure(structName)?.idFields?[field] else {
+            throw InputError("profile \(profile.name): struct \(structName) lists no object type for '\(field)'")
+        }
+        return IdFieldType(t)
+    }
+
     /// An enum or #define value of the profile, as the kernel's unsigned field holds it.
     func constant(_ name: String) throws -> UInt64 { try FieldResolver.constant(name, in: profile, for: ioctl) }
 

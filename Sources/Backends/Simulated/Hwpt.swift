@@ -3,7 +3,10 @@ import Layout
 
 struct HwptAllocFields {
     let reserved, flags, devId, ptId, faultId, dataType, dataLen, dataUptr, outHwptId: FieldHandle
-    let flagMask, nestParent, dirtyTracking, faultIdValid, pasid: UInt64
+    let flagMask, nestParent, dirtyTracking, faultIdValid: UInt64
+    /// The flags a paging HWPT (pt_id an IOAS) and a nested one take
+    /// (`path_flag_bits`): 6.12's paging path refuses FAULT_ID_VALID, 7.2's takes it.
+    let pagingFlags, nestedFlags: UInt64
     let dataNone, dataSelftest: UInt64
     init(_ r: FieldResolver) throws {
         reserved = try r("__reserved"); flags = try r("flags"); devId = try r("dev_id"); ptId = try r("pt_id")
@@ -12,23 +15,29 @@ struct HwptAllocFields {
         flagMask = try r.flagMask()
         nestParent = try r.constant("IOMMU_HWPT_ALLOC_NEST_PARENT")
         dirtyTracking = try r.constant("IOMMU_HWPT_ALLOC_DIRTY_TRACKING")
-        faultIdValid = try r.constant("IOMMU_HWPT_FAULT_ID_VALID"); pasid = try r.constant("IOMMU_HWPT_ALLOC_PASID")
+        faultIdValid = try r.constant("IOMMU_HWPT_FAULT_ID_VALID")
+        pagingFlags = try r.pathFlagMask("paging"); nestedFlags = try r.pathFlagMask("nested")
         dataNone = try r.constant("IOMMU_HWPT_DATA_NONE"); dataSelftest = try r.constant("IOMMU_HWPT_DATA_SELFTEST")
     }
 }
 
 struct HwInfoFields {
-    let flags, reserved, devId, dataLen, dataUptr, inDataType: FieldHandle
+    let flags, reserved, devId, dataLen, dataUptr: FieldHandle
     let outDataType, outMaxPasidLog2, outCapabilities: FieldHandle
-    let flagMask, inputType, typeDefault, typeSelftest, capDirtyTracking: UInt64
+    let flagMask, typeSelftest, capDirtyTracking: UInt64
+    /// IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type and the DEFAULT type it
+    /// stands for, where the version has the flag (7.2; not 6.12).
+    let input: (flag: UInt64, field: FieldHandle, typeDefault: UInt64)?
     init(_ r: FieldResolver) throws {
         flags = try r("flags"); reserved = try r("__reserved"); devId = try r("dev_id"); dataLen = try r("data_len")
-        dataUptr = try r("data_uptr"); inDataType = try r("in_data_type"); outDataType = try r("out_data_type")
+        dataUptr = try r("data_uptr"); outDataType = try r("out_data_type")
         outMaxPasidLog2 = try r("out_max_pasid_log2"); outCapabilities = try r("out_capabilities")
-        flagMask = try r.flagMask(); inputType = try r.constant("IOMMU_HW_INFO_FLAG_INPUT_TYPE")
-        typeDefault = try r.constant("IOMMU_HW_INFO_TYPE_DEFAULT")
+        flagMask = try r.flagMask()
         typeSelftest = try r.constant("IOMMU_HW_INFO_TYPE_SELFTEST")
         capDirtyTracking = try r.constant("IOMMU_HW_CAP_DIRTY_TRACKING")
+        input = try r.flagBit("IOMMU_HW_INFO_FLAG_INPUT_TYPE").map {
+            ($0, try r("in_data_type"), try r.constant("IOMMU_HW_INFO_TYPE_DEFAULT"))
+        }
     }
 }
 
@@ -44,19 +53,27 @@ struct SetDirtyFields {
 struct GetDirtyFields {
     let flags, reserved, hwptId, iova, length, pageSize, data: FieldHandle
     let flagMask: UInt64
+    /// A range the IOAS does not map in full is EINVAL (the profile's
+    /// `needs_mapped_range`: 6.12), else read as clean (7.2).
+    let needsMappedRange: Bool
     init(_ r: FieldResolver) throws {
         flags = try r("flags"); reserved = try r("__reserved"); hwptId = try r("hwpt_id"); iova = try r("iova")
         length = try r("length"); pageSize = try r("page_size"); data = try r("data"); flagMask = try r.flagMask()
+        needsMappedRange = r.profile.ioctl(r.ioctl)?.needsMappedRange ?? false
     }
 }
 
 struct InvalidateFields {
     let reserved, hwptId, dataType, entryNum, entryLen, dataUptr: FieldHandle
     let dataSelftest: UInt64
+    /// What hwpt_id names: a nested HWPT or a vIOMMU (7.2: any object, then its
+    /// type checked → EINVAL), or a nested HWPT only (6.12: a typed lookup → ENOENT).
+    let target: IdFieldType
     init(_ r: FieldResolver) throws {
         reserved = try r("__reserved"); hwptId = try r("hwpt_id"); dataType = try r("data_type")
         entryNum = try r("entry_num"); entryLen = try r("entry_len"); dataUptr = try r("data_uptr")
         dataSelftest = try r.constant("IOMMU_HWPT_INVALIDATE_DATA_SELFTEST")
+        target = try r.idType("hwpt_id")
     }
 }
 
@@ -99,6 +116,7 @@ extension SimulatedKernel {
         let flags = c[f.flags]
         let faultAndNest = flags & f.faultIdValid != 0 && flags & f.nestParent != 0
         if !skipFlags && (flags & ~f.flagMask != 0 || faultAndNest) { return .fail(.EOPNOTSUPP) }
+        if !skipFlags && pt.kind == .ioas && flags & ~f.pagingFlags != 0 { return .fail(.EOPNOTSUPP) }
         var fault: SimObject?
         if flags & f.faultIdValid != 0 {
             guard let q = ctx.fault(c.u32(f.faultId)) else { return .fail(.ENOENT) }
@@ -113,9 +131,10 @@ extension SimulatedKernel {
             o.dirtyCapable = flags & f.dirtyTracking != 0
             hold(o, pt)
         } else {
-            if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
-            if flags & ~(f.faultIdValid | f.pasid) != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
+            // Flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
+            if flags & ~f.nestedFlags != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
             if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
+            if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
             if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
                                      lengths: Selftest.hwptDataLengths) { return .fail(e) }
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
@@ -132,9 +151,11 @@ extension SimulatedKernel {
         let flags = c[f.flags]
         if flags & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         if c.nonZero(f.reserved) && !skipReserved { return .fail(.EOPNOTSUPP) }
-        let inType: UInt64 = flags & f.inputType != 0 ? c[f.inDataType] : f.typeDefault
         guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
-        if inType != f.typeDefault && inType != f.typeSelftest { return .fail(.EOPNOTSUPP) }
+        if let input = f.input, flags & input.flag != 0 {
+            let t = c[input.field]
+            if t != input.typeDefault && t != f.typeSelftest { return .fail(.EOPNOTSUPP) }
+        }
         let info = Selftest.hwInfo
         let len = Int(c.u32(f.dataLen))
         if len > 0 {
@@ -169,7 +190,20 @@ extension SimulatedKernel {
         if !h.dirtyCapable { return .fail(.EINVAL) }
         let bytes = Int(((length / ps) + 7) / 8)
         if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: bytes)) { return .fail(.EFAULT) }
+        // The walk over the IOAS's areas, after the bitmap is pinned (6.12 io_pagetable.c).
+        if f.needsMappedRange && !mapped(ctx.ioas(h.ioasId)?.mappings ?? [], iova: iova, length: length) {
+            return .fail(.EINVAL)
+        }
         return .ok(respond: .none)
+    }
+
+    /// Whether `mappings` cover [iova, iova + length) without a hole.
+    func mapped(_ mappings: [Mapping], iova: UInt64, length: UInt64) -> Bool {
+        var next = iova
+        for m in mappings.sorted(by: { $0.iova < $1.iova }) where m.iova <= next && m.iova + m.length > next {
+            next = m.iova + m.length
+        }
+        return next >= iova + length
     }
 
     func invalidate(_ f: InvalidateFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -184,7 +218,8 @@ extension SimulatedKernel {
         }
         // The id is looked up even for an empty array (seen on a 7.2 kernel).
         guard let o = ctx.objects[c.u32(f.hwptId)] else { return out(0, .ENOENT) }
-        guard o.kind == .hwptNested || o.kind == .viommu else { return out(0, .EINVAL) }
+        let named = o.kind == .hwptNested || (o.kind == .viommu && f.target.names("viommu"))
+        if !named { return out(0, f.target.checkedAfterLookup ? .EINVAL : .ENOENT) }
         if c[f.dataType] != f.dataSelftest { return out(0, .EINVAL) }
         // An empty array of the right type only validates the type.
         if num == 0 { return out(0, nil) }

@@ -49,7 +49,8 @@ package final class SimulatedKernel: Backend {
                                          handler: try Handler.resolve(io, profile: profile))
                 tableEnd = max(tableEnd, io.nr)
             } else {
-                vfioTable[io.nr] = VfioSpec(minSize: minSize, handler: try VfioHandler.resolve(io, profile: profile))
+                vfioTable[io.nr] = VfioSpec(minSize: minSize, tailChecked: io.checksTail,
+                                            handler: try VfioHandler.resolve(io, profile: profile))
             }
         }
         self.table = table
@@ -205,6 +206,8 @@ package final class SimulatedKernel: Backend {
 /// One vfio cdev ioctl of the profile.
 struct VfioSpec {
     let minSize: Int
+    /// copy_struct_from_user (a non-zero tail is E2BIG) or copy_from_user of minsz.
+    let tailChecked: Bool
     let handler: VfioHandler
 }
 

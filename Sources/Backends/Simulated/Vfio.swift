@@ -34,29 +34,33 @@ struct VfioArgszFlags {
 
 struct VfioBindFields {
     let head: VfioArgszFlags
-    let iommufd, outDevid, tokenUuidPtr: FieldHandle
-    let flagToken: UInt64
+    let iommufd, outDevid: FieldHandle
+    /// VFIO_DEVICE_BIND_FLAG_TOKEN and the pointer it reads, where the version
+    /// has the flag (7.2; not 6.12).
+    let token: (flag: UInt64, uuidPtr: FieldHandle)?
     /// sizeof: copy_struct_from_user's ksize.
     let size: Int
     init(_ r: FieldResolver) throws {
-        head = try .init(r); iommufd = try r("iommufd"); outDevid = try r("out_devid")
-        tokenUuidPtr = try r("token_uuid_ptr"); flagToken = try r.constant("VFIO_DEVICE_BIND_FLAG_TOKEN"); size = r.size
+        head = try .init(r); iommufd = try r("iommufd"); outDevid = try r("out_devid"); size = r.size
+        token = try r.flagBit("VFIO_DEVICE_BIND_FLAG_TOKEN").map { ($0, try r("token_uuid_ptr")) }
     }
 }
 
 struct VfioAttachFields {
     let head: VfioArgszFlags
     let ptId: FieldHandle
+    /// VFIO_DEVICE_ATTACH_PASID where the version has it (7.2; not 6.12).
     let pasid: UInt64
     init(_ r: FieldResolver) throws {
-        head = try .init(r); ptId = try r("pt_id"); pasid = try r.constant("VFIO_DEVICE_ATTACH_PASID")
+        head = try .init(r); ptId = try r("pt_id"); pasid = try r.flagBit("VFIO_DEVICE_ATTACH_PASID") ?? 0
     }
 }
 
 struct VfioDetachFields {
     let head: VfioArgszFlags
+    /// VFIO_DEVICE_DETACH_PASID where the version has it (7.2; not 6.12).
     let pasid: UInt64
-    init(_ r: FieldResolver) throws { head = try .init(r); pasid = try r.constant("VFIO_DEVICE_DETACH_PASID") }
+    init(_ r: FieldResolver) throws { head = try .init(r); pasid = try r.flagBit("VFIO_DEVICE_DETACH_PASID") ?? 0 }
 }
 
 struct VfioTsmBindFields {
@@ -107,7 +111,7 @@ extension SimulatedKernel {
         guard request & ~iocNrMask == vfio.type << 8 else { return .fail(.ENOTTY) }
         let nr = Int(request & iocNrMask)
         let spec = vfio.table[nr]
-        if case .bind(let f)? = spec?.handler { return vfioBind(f, spec?.minSize ?? f.size, v, &arg, mem) }
+        if let spec, case .bind(let f) = spec.handler { return vfioBind(f, spec, v, &arg, mem) }
         // Before BIND_IOMMUFD every other ioctl is EINVAL, known or not.
         guard v.everBound else { return .fail(.EINVAL) }
         if request == vfio.reset {  // FLR unbinds the TDI first, no re-bind.
@@ -139,26 +143,28 @@ extension SimulatedKernel {
     /// Undefined flag bits → EINVAL (vfio-contract §1 rule 4).
     func badFlags(_ h: VfioArgszFlags, _ u: [UInt8]) -> Bool { h.flags.load(u) & ~h.flagMask != 0 && !skipFlags }
 
-    func vfioBind(_ f: VfioBindFields, _ minsz: Int, _ v: VfioFile, _ arg: inout [UInt8]?,
+    func vfioBind(_ f: VfioBindFields, _ spec: VfioSpec, _ v: VfioFile, _ arg: inout [UInt8]?,
                   _ mem: UserMemory) -> SyscallResult {
         guard var u = arg, u.count >= 4 else { return .fail(.EFAULT) }
         let argsz = Int(f.head.argsz.load(u))
-        if argsz < minsz { return .fail(.EINVAL) }
-        if argsz > u.count { return .fail(.EFAULT) }
-        // copy_struct_from_user(ksize = sizeof): non-zero tail → E2BIG.
-        if argsz > f.size && !mutations.contains(.skipTailCheck) {
+        if argsz < spec.minSize { return .fail(.EINVAL) }
+        // copy_struct_from_user(ksize = sizeof): non-zero tail → E2BIG (7.2);
+        // copy_from_user(minsz) reads nothing past minsz (6.12: the profile's tail_checked).
+        if spec.tailChecked && argsz > u.count { return .fail(.EFAULT) }
+        if !spec.tailChecked && u.count < spec.minSize { return .fail(.EFAULT) }
+        if spec.tailChecked && argsz > f.size && !mutations.contains(.skipTailCheck) {
             for i in f.size..<argsz where u[i] != 0 { return .fail(.E2BIG) }
         }
         var k = [UInt8](repeating: 0, count: f.size)
-        let n = min(argsz, f.size)
+        let n = spec.tailChecked ? min(argsz, f.size) : spec.minSize
         k.replaceSubrange(0..<n, with: u[0..<n])
         let flags = f.head.flags.load(k)
         let iommufd = Int32(truncatingIfNeeded: f.iommufd.load(k))
         if iommufd < 0 || badFlags(f.head, k) { return .fail(.EINVAL) }
         if v.everBound { return .fail(.EINVAL) }
-        if flags & f.flagToken != 0 {
+        if let token = f.token, flags & token.flag != 0 {
             // A PF without a VF token: the UUID is read, then refused.
-            if mem.read(f.tokenUuidPtr.load(k), vfTokenSize) == nil { return .fail(.EFAULT) }
+            if mem.read(token.uuidPtr.load(k), vfTokenSize) == nil { return .fail(.EFAULT) }
             return .fail(.EINVAL)
         }
         guard let file = files[iommufd] else { return .fail(.EBADF) }

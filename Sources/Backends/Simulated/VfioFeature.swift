@@ -6,8 +6,9 @@ struct VfioFeatureFields {
     /// sizeof(struct vfio_device_feature): the payload starts here.
     let headerSize: Int
     let get, set, probe, featureMask: UInt64
-    let lowPowerEntry, lowPowerExit, dmaBufFeature: UInt64
-    let dmaBuf: DmaBufFields
+    let lowPowerEntry, lowPowerExit: UInt64
+    /// VFIO_DEVICE_FEATURE_DMA_BUF and its payload, where the version has it (7.2; not 6.12).
+    let dmaBuf: (feature: UInt64, fields: DmaBufFields)?
     init(_ r: FieldResolver) throws {
         head = try .init(r)
         headerSize = try r("data").offset
@@ -15,9 +16,12 @@ struct VfioFeatureFields {
         probe = try r.constant("VFIO_DEVICE_FEATURE_PROBE"); featureMask = try r.constant("VFIO_DEVICE_FEATURE_MASK")
         lowPowerEntry = try r.constant("VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY")
         lowPowerExit = try r.constant("VFIO_DEVICE_FEATURE_LOW_POWER_EXIT")
-        dmaBufFeature = try r.constant("VFIO_DEVICE_FEATURE_DMA_BUF")
-        dmaBuf = try DmaBufFields(r.nested("vfio_device_feature_dma_buf"), range: r.nested("vfio_region_dma_range"),
-                                  at: headerSize)
+        let base = headerSize
+        dmaBuf = try r.profile.enums["VFIO_DEVICE_FEATURE_DMA_BUF"].map { _ in
+            (try r.constant("VFIO_DEVICE_FEATURE_DMA_BUF"),
+             try DmaBufFields(r.nested("vfio_device_feature_dma_buf"), range: r.nested("vfio_region_dma_range"),
+                              at: base))
+        }
     }
 }
 
@@ -77,9 +81,10 @@ extension SimulatedKernel {
             if let r = checkFeature(f, flags, argsz: argsz, supported: f.set, minsz: 0) { return r }
             v.device.d3hot = false
             return .ok()
-        case f.dmaBufFeature:
-            if let r = checkFeature(f, flags, argsz: argsz, supported: f.get, minsz: f.dmaBuf.size) { return r }
-            return dmaBuf(f.dmaBuf, v, u)
+        case let feature where feature == f.dmaBuf?.feature:
+            guard let d = f.dmaBuf?.fields else { return .fail(.ENOTTY) }
+            if let r = checkFeature(f, flags, argsz: argsz, supported: f.get, minsz: d.size) { return r }
+            return dmaBuf(d, v, u)
         default:
             return .fail(.ENOTTY)
         }

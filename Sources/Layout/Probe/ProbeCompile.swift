@@ -61,8 +61,10 @@ extension LayoutProbe {
                     return Compiled(values: [:], rejected: rejected,
                                     fatal: "cannot read the compiler's output for \(abi.name)")
                 }
-                return Compiled(values: Dictionary(uniqueKeysWithValues: zip(entries, values)), rejected: rejected,
-                                fatal: nil)
+                // A header may define one macro twice, identically (7.2's iommufd_test.h does
+                // IOMMU_TEST_INVALIDATE_FLAG_ALL): one entry, one value.
+                return Compiled(values: Dictionary(zip(entries, values), uniquingKeysWith: { first, _ in first }),
+                                rejected: rejected, fatal: nil)
             }
             switch refusals(r.stderr, firstLine: firstLine, entries: entries) {
             case .headerError(let message):

@@ -48,9 +48,10 @@ package struct KernelSource: Sendable {
         return IoctlOps.entries(in: flat)
     }
 
-    /// The member a vfio handler's `minsz = offsetofend(struct S, m)` names:
-    /// vfio-pci's handler first, then the core's, then any other driver's.
-    package func vfioMinimumMember(of structName: String) -> String? {
+    /// Where a vfio handler sets `minsz = offsetofend(struct S, m)`: the file's
+    /// text and the match, vfio-pci's handler first, then the core's, then any
+    /// other driver's.
+    func vfioMinszSite(of structName: String) -> (text: String, match: Range<String.Index>)? {
         let pattern = #"minsz\s*=\s*offsetofend\(\s*struct\s+"# + structName + #"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"#
         let files = cFiles(under: KernelSource.vfioDir)
         let pci = files.filter { $0.hasPrefix("drivers/vfio/pci/") }
@@ -58,11 +59,25 @@ package struct KernelSource: Sendable {
         let ordered = pci + core + files.filter { !pci.contains($0) && !core.contains($0) }
         for f in ordered {
             guard let text = read(f), let r = text.range(of: pattern, options: .regularExpression) else { continue }
-            let match = String(text[r])
-            let member = match.split(separator: ",").last ?? ""
-            return member.trimmingCharacters(in: CharacterSet(charactersIn: " \t\n)"))
+            return (text, r)
         }
         return nil
+    }
+
+    /// The member a vfio handler's `minsz = offsetofend(struct S, m)` names.
+    package func vfioMinimumMember(of structName: String) -> String? {
+        guard let site = vfioMinszSite(of: structName) else { return nil }
+        let member = site.text[site.match].split(separator: ",").last ?? ""
+        return member.trimmingCharacters(in: CharacterSet(charactersIn: " \t\n)"))
+    }
+
+    /// Whether that handler uses copy_struct_from_user (a non-zero tail past
+    /// sizeof is E2BIG) rather than copy_from_user of minsz (never read).
+    package func vfioChecksTail(of structName: String) -> Bool? {
+        guard let (text, r) = vfioMinszSite(of: structName) else { return nil }
+        let start = text[..<r.lowerBound].range(of: "\n{", options: .backwards)?.upperBound ?? text.startIndex
+        let rest = text[start...]
+        return rest[..<(rest.range(of: "\n}")?.lowerBound ?? rest.endIndex)].contains("copy_struct_from_user(")
     }
 
     /// The body of `int fn(struct iommufd_ucmd *ucmd)` in iommufd's sources.
@@ -73,6 +88,40 @@ package struct KernelSource: Sendable {
             let rest = text[r.upperBound...]
             let end = rest.range(of: "\n}")?.lowerBound ?? rest.endIndex
             return String(rest[..<end])
+        }
+        return nil
+    }
+
+    /// Whether iommufd's dirty read passes the bitmap walk's error on
+    /// (`ret = iova_bitmap_for_each(`) rather than dropping it.
+    package func dirtyReadNeedsMappedRange() -> Bool? {
+        functionBody("iommu_read_and_clear_dirty").map { $0.contains("= iova_bitmap_for_each(") }
+    }
+
+    /// The body of the C function `fn` (any return type, the signature over
+    /// several lines) in the C files under `dir`.
+    package func functionBody(_ fn: String, under dir: String = KernelSource.iommufdDir) -> String? {
+        let head = #"(?m)^(?:[A-Za-z_][A-Za-z0-9_ \*]*[ \*])?"# + fn + #"\([^;{]*\)\s*\{"#
+        for f in cFiles(under: dir) {
+            guard let text = read(f), let r = text.range(of: head, options: .regularExpression) else { continue }
+            let rest = text[r.upperBound...]
+            return String(rest[..<(rest.range(of: "\n}")?.lowerBound ?? rest.endIndex)])
+        }
+        return nil
+    }
+
+    /// The constants OR-ed into a handler's accepted flags: `valid_flags = A |
+    /// B;` or the first `flags & ~(A | B)` / `flags & ~A` in `fn`'s body.
+    package func acceptedFlags(in fn: String) -> [String]? {
+        guard let body = functionBody(fn) else { return nil }
+        let forms = [#"valid_flags\s*=\s*([A-Z0-9_|\s]+);"#, #"flags\s*&\s*~\(([A-Z0-9_|\s]+)\)"#,
+                     #"flags\s*&\s*~([A-Z][A-Z0-9_]*)"#]
+        for form in forms {
+            guard let r = body.range(of: form, options: .regularExpression) else { continue }
+            let expr = body[r].drop { $0 != "=" && $0 != "~" }.dropFirst()
+            let names = expr.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
+            let constants = names.filter { $0.first?.isUppercase == true }
+            if !constants.isEmpty { return constants }
         }
         return nil
     }

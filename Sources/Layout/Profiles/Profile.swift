@@ -43,6 +43,17 @@ package struct ProfileIoctl: Codable, Sendable, Hashable {
     /// Not in the installed headers: the selftest command of a kernel built
     /// with CONFIG_IOMMUFD_TEST (drivers/iommu/iommufd/iommufd_test.h).
     package var testOnly: Bool?
+    /// Whether bytes past sizeof must be zero (copy_struct_from_user: E2BIG)
+    /// or are never read (copy_from_user of minsz). Recorded for vfio ioctls,
+    /// whose handlers differ; nil: iommufd's dispatch, which always checks.
+    package var tailChecked: Bool?
+    /// IOMMU_HWPT_GET_DIRTY_BITMAP: whether a range the IOAS does not map in
+    /// full is refused (EINVAL: the area walk's error reaches the caller, 6.12)
+    /// or read as clean (7.2 drops that error). nil: not recorded, read as clean.
+    package var needsMappedRange: Bool?
+
+    /// Whether a non-zero byte past sizeof is refused (E2BIG).
+    package var checksTail: Bool { tailChecked ?? (family == .iommufd) }
 }
 
 package struct StructShape: Codable, Sendable, Hashable {
@@ -73,10 +84,24 @@ package struct ProfileStruct: Codable, Sendable, Hashable {
     /// The constants (enum values or macros) whose bits make up each flag
     /// mask: what a bit means, so a bit that changes meaning is seen.
     package var flagBits: [String: [String]]?
+    /// Flag fields whose handler takes fewer bits on one of its paths: field →
+    /// path → the constants that path takes (iommu_hwpt_alloc: `paging` for an
+    /// IOAS, `nested` for a HWPT), from the kernel source.
+    package var pathFlagBits: [String: [String: [String]]]?
     /// Enum-typed fields and the enum (constant-name prefix) they take.
     package var enumFields: [String: [String]]?
     /// Fields naming iommufd objects, with the object type they must name.
     package var idFields: [String: String]?
+}
+
+/// An id field's object types (`id_fields`: `ioas`, `hwpt_nested_or_viommu`).
+/// One type is a typed lookup, so another type is ENOENT; several are a lookup
+/// of any object whose type is checked next, so another type is EINVAL.
+package struct IdFieldType: Sendable, Hashable {
+    package let types: [String]
+    package init(_ text: String) { types = text.components(separatedBy: "_or_") }
+    package var checkedAfterLookup: Bool { types.count > 1 }
+    package func names(_ type: String) -> Bool { types.contains(type) }
 }
 
 package struct ProfileStore: Sendable {

@@ -31,6 +31,32 @@ package struct ProfileCompletion {
         if let like { carryRoles(&p, like) }
         for i in p.structs.indices { p.structs[i].flags = masks(of: p.structs[i], enums: p.enums) }
         if let source { unchecked(&p, try source.ioctlOps(), source) }
+        if let source { handlerPaths(&p, source) }
+    }
+
+    /// Handlers whose paths take fewer flags than their field defines: the
+    /// flag field, the path's name and the function that holds its check.
+    static let flagPaths: [(structName: String, field: String, path: String, function: String)] = [
+        ("iommu_hwpt_alloc", "flags", "paging", "iommufd_hwpt_paging_alloc"),
+        ("iommu_hwpt_alloc", "flags", "nested", "iommufd_hwpt_nested_alloc"),
+    ]
+
+    /// vfio handlers' tail rule (copy_struct_from_user or not), and each
+    /// path's accepted flags (`flagPaths`) where the source has the function.
+    func handlerPaths(_ p: inout Profile, _ source: KernelSource) {
+        for i in p.ioctls.indices where p.ioctls[i].family == .vfio {
+            p.ioctls[i].tailChecked = source.vfioChecksTail(of: p.ioctls[i].struct)
+        }
+        for i in p.ioctls.indices where p.ioctls[i].name == "IOMMU_HWPT_GET_DIRTY_BITMAP" {
+            p.ioctls[i].needsMappedRange = source.dirtyReadNeedsMappedRange()
+        }
+        for fp in ProfileCompletion.flagPaths {
+            guard let i = p.structs.firstIndex(where: { $0.name == fp.structName }),
+                  let names = source.acceptedFlags(in: fp.function) else { continue }
+            var paths = p.structs[i].pathFlagBits ?? [:]
+            paths[fp.field, default: [:]][fp.path] = names.filter { p.enums[$0] != nil }
+            p.structs[i].pathFlagBits = paths
+        }
     }
 
     /// The probe saw the selftest header too: keep its ioctl (test_only),
@@ -77,21 +103,35 @@ package struct ProfileCompletion {
         }
     }
 
-    /// Id, enum and flag roles of the earlier profile, for the fields that
-    /// still exist; enum and flag constants follow the header's enums.
+    /// Id, enum, flag and pointer roles of the earlier profile, for the fields
+    /// that still exist; enum and flag constants follow the header's enums. A
+    /// pointer the kernel-doc does not call one (dirty bitmap's `data`) stays one.
     func carryRoles(_ p: inout Profile, _ like: Profile) {
         for i in p.structs.indices {
             guard let old = like.structure(p.structs[i].name) else { continue }
             let fields = Set(p.structs[i].lp64.fields.map(\.name))
+            let known = p.structs[i].pointerFields
+            p.structs[i].pointerFields += old.pointerFields.filter { fields.contains($0) && !known.contains($0) }
             func keep<V>(_ m: [String: V]?) -> [String: V]? {
                 let k = (m ?? [:]).filter { fields.contains($0.key) }
                 return m == nil ? nil : k
             }
-            p.structs[i].idFields = keep(old.idFields)
+            p.structs[i].idFields = keep(old.idFields).map { $0.mapValues { creatable($0, in: p, like: like) } }
             p.structs[i].enumFields = keep(old.enumFields).map { $0.mapValues { follow($0, enums: p.enums) } }
             p.structs[i].flagBits = keep(old.flagBits).map { $0.mapValues { follow($0, enums: p.enums) } }
             p.structs[i].flags = keep(old.flags)
         }
+    }
+
+    /// An id field's object types less those this version cannot create:
+    /// `IOMMU_<TYPE>_ALLOC` is in the earlier profile and not in this one
+    /// (6.12's HWPT_INVALIDATE names no vIOMMU, as 6.12 has none).
+    func creatable(_ type: String, in p: Profile, like: Profile) -> String {
+        let kept = IdFieldType(type).types.filter { t in
+            let alloc = "IOMMU_" + t.uppercased() + "_ALLOC"
+            return like.ioctl(alloc) == nil || p.ioctl(alloc) != nil
+        }
+        return kept.isEmpty ? type : kept.joined(separator: "_or_")
     }
 
     /// `names` that this version defines, plus the constants its header
