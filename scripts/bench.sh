@@ -10,7 +10,15 @@ cd "$(dirname "$0")/.."
 bin=${BIN:-.build/debug/uapi-conform}
 headers=${HEADERS:-.deps/linux-libc-dev/usr/include}
 best=""
-report=$(mktemp)
+# Everything the bench writes lives in one scratch dir, removed however it ends.
+scratch=$(mktemp -d)
+kdir="${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel"
+restore() {  # put back the patched kernels the warm patch lane set aside
+	if [ -d "$kdir/patched.bench-aside" ]; then rm -rf "$kdir/patched"; mv "$kdir/patched.bench-aside" "$kdir/patched"; fi
+}
+trap 'restore; rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+report=$scratch/abi.json
 for _ in 1 2 3 4 5; do
 	t0=$(date +%s%N)
 	"$bin" abi --headers "$headers" --arch all --format json >"$report" || true
@@ -18,7 +26,6 @@ for _ in 1 2 3 4 5; do
 	if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
 done
 abis=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["abis"]))' "$report" 2>/dev/null || echo "?")
-rm -f "$report"
 printf 'abi --arch all (Linux 7.2, %s ABIs, %s cores): %d.%03d s (best of 5)\n' "$abis" "$(nproc)" $((best / 1000)) $((best % 1000))
 for p in linux-7.2 tsm-v5; do
 	"$bin" bench-sim --profile "$p"
@@ -26,7 +33,7 @@ done
 
 # The VM lane, when the kernel is already built (it is never built here).
 if kernel=$(scripts/build-kernel.sh --print-path 2>/dev/null); then
-	out=$(mktemp -d)
+	out=$scratch/run1 && mkdir "$out"
 	t0=$(date +%s%N)
 	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
 		--profile tsm-v5 --format json >/dev/null 2>&1 || true
@@ -39,7 +46,7 @@ print(f"VM lane (TCG): boot to results {int(sys.argv[2]) / 1000:.1f} s wall; liv
 PY
 	rm -rf "$out"
 	# The fail-nth sweep over the same catalogue (issue 9): injected runs and wall time.
-	out=$(mktemp -d)
+	out=$scratch/run2 && mkdir "$out"
 	t0=$(date +%s%N)
 	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
 		--fail-nth --profile tsm-v5 --format json >/dev/null 2>&1 || true
@@ -65,26 +72,25 @@ fi
 series=${TSM_SERIES:-../shared/seeds/003_8b13c600f6877063.txt}
 patch_lane() {  # $1: label; the cache in UAPI_CONFORM_CACHE
 	local out t0 ms
-	out=$(mktemp -d)
+	out=$scratch/run3 && mkdir "$out"
 	t0=$(date +%s%N)
 	"$bin" vm --patch fixtures/kernel/tsm-v5-prereq.patch --patch "$series" --out "$out" >/dev/null 2>"$out/log" || true
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	build=$(grep -o 'build (patched): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "?")
 	base=$(grep -o 'build (base): [0-9]*s' "$out/log" | grep -o '[0-9]*s$' || echo "-")
-	live=$(grep -o 'IOMMU_VDEVICE_TSM_REQ: [0-9]* cases ran live' "$out/summary.txt" 2>/dev/null | grep -o '[0-9]* cases' || echo "?")
+	live=$(grep -o 'IOMMU_VDEVICE_TSM_REQ: [0-9]* cases ran live' "$out/summary.txt" 2>/dev/null |
+		grep -o '[0-9]* cases' || echo "?")
 	printf 'patch lane (%s): patch to results %d.%d s (base build %s, patched build %s); TSM_REQ %s live\n' \
 		"$1" $((ms / 1000)) $(( (ms % 1000) / 100 )) "$base" "$build" "$live"
-	[ "$live" != "?" ] || { echo "patch lane ($1): no results; the run said:"; tail -n 5 "$out/log"; }
+	case $live in "?" | "0 cases") ;; *) rm -rf "$out"; return ;; esac
+	{ echo "patch lane ($1): no results; the run said:"; tail -n 5 "$out/log"; }
 	rm -rf "$out"
 }
 if [ ! -r "$series" ]; then
 	echo "patch lane: no series (TSM_SERIES=FILE), not timed"
-elif compgen -G "${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel/tree-*/.built" >/dev/null; then
+elif scripts/build-kernel.sh --print-path >/dev/null 2>&1; then
 	# Warm: the 7.2 tree is built; the patched kernels are set aside (and put back)
 	# so that the series is built again without losing the user's cached ones.
-	kdir="${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel"
-	restore() { if [ -d "$kdir/patched.bench-aside" ]; then rm -rf "$kdir/patched"; mv "$kdir/patched.bench-aside" "$kdir/patched"; fi; }
-	trap restore EXIT
 	restore
 	[ ! -d "$kdir/patched" ] || mv "$kdir/patched" "$kdir/patched.bench-aside"
 	patch_lane "warm, 7.2 tree built"
@@ -93,7 +99,6 @@ else
 	echo "patch lane (warm): the 7.2 tree is not built (make kernel), not timed"
 fi
 if [ "${BENCH_COLD:-0}" = 1 ] && [ -r "$series" ]; then
-	cold=$(mktemp -d)
-	UAPI_CONFORM_CACHE=$cold patch_lane "cold, empty cache"
-	rm -rf "$cold"
+	mkdir "$scratch/cold-cache"
+	UAPI_CONFORM_CACHE=$scratch/cold-cache patch_lane "cold, empty cache"
 fi
