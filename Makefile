@@ -6,7 +6,7 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live live-tsm live-debug live-vng kernel kernel-debug kselftest coverage clean
+	live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest coverage clean
 
 all: main
 
@@ -90,6 +90,12 @@ VNG_PROFILE   ?= $(if $(filter 7.2,$(KERNEL)),linux-7.2,linux-$(KERNEL))
 live-vng: deps build kernel
 	scripts/check-vng.sh --kernel "$$(scripts/build-kernel.sh --kernel $(KERNEL) --print-path)" \
 		--profile $(VNG_PROFILE) --out out/vng$(if $(filter 7.2,$(KERNEL)),,-$(KERNEL))
+
+# The other direction: a kernel built by `vng --build` (virtme-ng's defconfig
+# + our fragment) booted by the lane, `vm --kernel`, the catalogue sim+live.
+# Not in CI: a whole defconfig kernel, a second cold build. Results in out/vng-build/.
+live-vng-build: deps build
+	scripts/check-vng-build.sh --out out/vng-build
 
 # The debug lane: the same run on a kernel with KASAN, lockdep and kmemleak
 # (fixtures/kernel/debug.config); ~25 times slower under TCG. Results in out/vm-debug/.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Wall-clock figures for the README: `abi --arch all` on the Linux 7.2 tree
 # (best of 5), the simulated catalogue's cases per second, the VM lane's
-# boot-to-results time when its kernel is already built, and the patch lane
+# boot-to-results time when its kernel is already built (and with the
+# --fail-nth sweep: entries, injected runs, wall time), and the patch lane
 # (`vm --patch`) from patch to results on the built 7.2 tree (warm) and, with
 # BENCH_COLD=1, from nothing (its own empty cache: download, base build, patch).
 # The patch lane needs the posted series: TSM_SERIES=FILE, or the shared seed.
@@ -14,7 +15,8 @@ best=""
 scratch=$(mktemp -d)
 kdir="${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}/kernel"
 restore() {  # put back the patched kernels the warm patch lane set aside
-	if [ -d "$kdir/patched.bench-aside" ]; then rm -rf "$kdir/patched"; mv "$kdir/patched.bench-aside" "$kdir/patched"; fi
+	[ -d "$kdir/patched.bench-aside" ] || return 0
+	rm -rf "$kdir/patched" && mv "$kdir/patched.bench-aside" "$kdir/patched"
 }
 trap 'restore; rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
@@ -26,7 +28,8 @@ for _ in 1 2 3 4 5; do
 	if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
 done
 abis=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["abis"]))' "$report" 2>/dev/null || echo "?")
-printf 'abi --arch all (Linux 7.2, %s ABIs, %s cores): %d.%03d s (best of 5)\n' "$abis" "$(nproc)" $((best / 1000)) $((best % 1000))
+printf 'abi --arch all (Linux 7.2, %s ABIs, %s cores): %d.%03d s (best of 5)\n' "$abis" "$(nproc)" \
+	$((best / 1000)) $((best % 1000))
 for p in linux-7.2 tsm-v5; do
 	"$bin" bench-sim --profile "$p"
 done
@@ -35,8 +38,8 @@ done
 if kernel=$(scripts/build-kernel.sh --print-path 2>/dev/null); then
 	out=$scratch/run1 && mkdir "$out"
 	t0=$(date +%s%N)
-	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
-		--profile tsm-v5 --format json >/dev/null 2>&1 || true
+	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live \
+		--allow-destructive --profile tsm-v5 --format json >/dev/null 2>&1 || true
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	python3 - "$out/stdout" "$ms" <<'PY'
 import json, sys
@@ -48,8 +51,8 @@ PY
 	# The fail-nth sweep over the same catalogue (issue 9): injected runs and wall time.
 	out=$scratch/run2 && mkdir "$out"
 	t0=$(date +%s%N)
-	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live --allow-destructive \
-		--fail-nth --profile tsm-v5 --format json >/dev/null 2>&1 || true
+	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live \
+		--allow-destructive --fail-nth --profile tsm-v5 --format json >/dev/null 2>&1 || true
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	python3 - "$out/stdout" "$ms" <<'PY'
 import json, sys
