@@ -115,8 +115,7 @@ package struct KernelProbe: Sendable {
             var arg = [UInt8](repeating: 0, count: 40)
             arg[0] = 40
             arg[20] = 1
-            let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(ioRequest(type: 0x3B, nr: 0x96)), $0.baseAddress) }
-            let v5 = r.ret < 0 && Errno(rawValue: r.err) == .EOPNOTSUPP
+            let v5 = call(fd, ioRequest(type: 0x3B, nr: 0x96), &arg) == .EOPNOTSUPP
             probe.tsmProfiles.removeAll { $0 == (v5 ? "tsm-v2" : "tsm-v5") }
         }
         return probe
@@ -129,8 +128,7 @@ package struct KernelProbe: Sendable {
         while size <= 96 {
             var arg = [UInt8](repeating: 0, count: 128)
             arg[0] = UInt8(size)
-            let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
-            if !(r.ret < 0 && Errno(rawValue: r.err) == .EINVAL) { return size }
+            if call(fd, request, &arg) != .EINVAL { return size }
             size += 4
         }
         return nil

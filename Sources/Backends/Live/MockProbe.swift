@@ -33,25 +33,18 @@ extension KernelProbe {
         let fd = Int32(o.ret)
         defer { _ = uc_close(fd) }
         var a = [UInt8](repeating: 0, count: alloc.size)
-        store(UInt64(alloc.size), at: 0, size: 4, in: &a)
+        CompiledCall.store(UInt64(alloc.size), into: &a, at: 0, width: 4)
         if let e = call(fd, ioRequest(type: allocIo.type, nr: allocIo.nr), &a) { return e }
         var t = [UInt8](repeating: 0, count: test.size)
-        store(UInt64(test.size), at: 0, size: 4, in: &t)
-        store(UInt64(mockDomain), at: op.offset, size: op.size, in: &t)
-        store(load(a, at: outId.offset, size: outId.size), at: id.offset, size: id.size, in: &t)
+        CompiledCall.store(UInt64(test.size), into: &t, at: 0, width: 4)
+        CompiledCall.store(UInt64(mockDomain), into: &t, at: op.offset, width: op.size)
+        let ioasId = CompiledCall.load(a, at: outId.offset, width: outId.size)
+        CompiledCall.store(ioasId, into: &t, at: id.offset, width: id.size)
         return call(fd, ioRequest(type: testIo.type, nr: testIo.nr), &t)
     }
 
     static func call(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]) -> Errno? {
         let r = arg.withUnsafeMutableBytes { uc_ioctl(fd, UInt(request), $0.baseAddress) }
         return r.ret < 0 ? Errno(rawValue: r.err) : nil
-    }
-
-    static func store(_ v: UInt64, at offset: Int, size: Int, in bytes: inout [UInt8]) {
-        for i in 0..<size { bytes[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
-    }
-
-    static func load(_ bytes: [UInt8], at offset: Int, size: Int) -> UInt64 {
-        (0..<size).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
     }
 }
