@@ -15,6 +15,8 @@
 #                                       (and copy it to OUT, a file or a dir)
 #   scripts/build-kernel.sh [...] --print-path   print the cached bzImage path only;
 #                                       exit 1 if it is not built yet
+#   scripts/build-kernel.sh [...] --source-tarball   fetch the pinned source if
+#                                       needed; print its .tar.xz path only
 #   scripts/build-kernel.sh [...] --diff FILE    build with a clean diff (patch -p1)
 #                                       applied; print that kernel's bzImage path
 #   scripts/build-kernel.sh [...] --patched DIFF -- COMMAND [ARG...]
@@ -63,12 +65,13 @@ cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
 mode=base out="" diff=""
 case "${1:-}" in
 	--print-path) mode=print ;;
+	--source-tarball) mode=source ;;
 	--diff) mode=diff; diff=${2:-}; [ -n "$diff" ] || die "--diff needs a file" ;;
 	--patched) mode=patched; diff=${2:-}; [ "${3:-}" = "--" ] && [ $# -ge 4 ] || die "usage: $0 --patched DIFF -- COMMAND [ARG...]"
 		shift 3 ;;
-	-h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option $1 (usage: $0 [--kernel X.Y] [--debug]" \
-		"[--print-path | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
+		"[--print-path | --source-tarball | --diff FILE | --patched DIFF -- COMMAND | OUT])" ;;
 	*) out=${1:-} ;;
 esac
 for f in "${fragments[@]}"; do [ -r "$f" ] || die "missing config fragment $f"; done
@@ -166,16 +169,20 @@ prune_trees() {
 
 # 1. Source, unpacked once per key: the .deb holds one tarball, kept (~150 MB)
 #    per version so a fragment change does not download again.
+srcpkg="$cache/kernel/source-$SRC_PKG-$SRC_VER" tarball=usr/src/$SRC_PKG.tar.xz
+fetch_source() {
+	[ ! -f "$srcpkg/$tarball" ] || return 0
+	say "downloading $SRC_PKG=$SRC_VER from Debian $SUITE"
+	"$root/scripts/fetch-debian.sh" "$SUITE" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
+		|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian $SUITE: the mirror no longer carries that" \
+			"version or is unreachable; bump $release's version in fixtures/kernel/releases.tsv" \
+			"to what the mirror lists"
+	say "download: $(secs "$t0")"
+}
+if [ "$mode" = source ]; then fetch_source; echo "$srcpkg/$tarball"; exit 0; fi
 unpack_and_configure() {
-	local srcpkg="$cache/kernel/source-$SRC_PKG-$SRC_VER" tarball=usr/src/$SRC_PKG.tar.xz t
-	if [ ! -f "$srcpkg/$tarball" ]; then
-		say "downloading $SRC_PKG=$SRC_VER from Debian $SUITE"
-		"$root/scripts/fetch-debian.sh" "$SUITE" "$SRC_PKG=$SRC_VER" "$srcpkg" "$tarball" >&2 \
-			|| die "cannot fetch $SRC_PKG=$SRC_VER from Debian $SUITE: the mirror no longer carries that" \
-				"version or is unreachable; bump $release's version in fixtures/kernel/releases.tsv" \
-				"to what the mirror lists"
-		say "download: $(secs "$t0")"
-	fi
+	local t
+	fetch_source
 	rm -rf "$cache"/kernel/work-* "$tree"
 	prune_trees
 	mkdir -p "$tree/build"

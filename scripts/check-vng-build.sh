@@ -24,21 +24,16 @@ done
 bin="$root/.build/debug/uapi-conform"
 [ -x "$bin" ] || die "$bin is not built (swift build)"
 cache=${UAPI_CONFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uapi-conform}
-row=$(awk -F'\t' '!/^#/ && $1 == "linux-7.2"' "$root/fixtures/kernel/releases.tsv")
-[ -n "$row" ] || die "no linux-7.2 row in fixtures/kernel/releases.tsv"
-ver=$(cut -f3 <<<"$row")
-pkg=linux-source-7.2
-tarball="$cache/kernel/source-$pkg-$ver/usr/src/$pkg.tar.xz"
-# The lane's build fetches the source once; building its kernel is cheap when cached.
-[ -f "$tarball" ] || "$root/scripts/build-kernel.sh" >/dev/null || die "cannot fetch $pkg=$ver"
-[ -f "$tarball" ] || die "no $tarball after the lane's build"
+# The lane's pinned source, fetched once per machine (build-kernel.sh keeps it).
+tarball=$("$root/scripts/build-kernel.sh" --source-tarball) || die "cannot fetch the lane's linux-source-7.2"
 vng=$("$root/scripts/vng-venv.sh")
 work="$cache/kernel/vng-build"
-src="$work/$pkg"
-if [ ! -f "$work/.unpacked-$ver" ]; then
+src="$work/linux-source-7.2"
+# Unpacked once per tarball (the path names the pinned version).
+if [ "$(cat "$work/.unpacked" 2>/dev/null)" != "$tarball" ]; then
 	rm -rf "$work" && mkdir -p "$work"
 	tar -C "$work" -xf "$tarball"
-	touch "$work/.unpacked-$ver"
+	echo "$tarball" >"$work/.unpacked"
 fi
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 t0=$(date +%s)
