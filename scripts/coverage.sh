@@ -49,7 +49,9 @@ collect() {
 }
 echo 0 >/sys/kernel/debug/gcov/reset || exit 3
 rc=0
-"$bin" run --backend live --allow-destructive --profile "$profile" --format json \
+# --fail-nth: the catalogue's own fault injection, as iommufd_fail_nth is
+# part of the selftests' run.
+"$bin" run --backend live --allow-destructive --fail-nth --profile "$profile" --format json \
 	>"$out/catalogue.json" 2>"$out/catalogue.stderr" || rc=$?
 echo "catalogue: exit $rc"
 collect catalogue || exit 3

@@ -119,8 +119,11 @@ struct CallReader {
                 throw fail(label + "a buffer is a whole number of bytes, 0 to \(CaseFile.maxBytes)")
             }
             return .buffer(n)
+        case .object(let pairs) where pairs.count == 1 && pairs[0].key == "bytes":
+            guard f.pointer else { throw fail(label + "\(f.name) is not a pointer field: no buffer may go there") }
+            return .bytes(try bytes(pairs[0].value, key: "bytes", label: label))
         default:
-            throw fail(label + "value must be a number, constant names, a $reference or {\"buffer\": n}")
+            throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} or {\"bytes\": hex}")
         }
     }
 

@@ -94,7 +94,7 @@ package enum Compiler {
                     throw InputError("\(context): unknown reference $\(r)")
                 }
                 patches.append(.init(offset: f.offset, width: width, value: value, slot: RefSlots.slot(r)))
-            case .buffer: patches.append(.init(offset: f.offset, width: width, value: value))
+            case .buffer, .bytes: patches.append(.init(offset: f.offset, width: width, value: value))
             }
         }
         let st = ps.lp64.size

@@ -57,11 +57,13 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
 
 /// A field's value in a case: a number (stored as the field's bit pattern),
 /// a reference to a setup object or fd (`$ioas`, `$iommufd`), or a zeroed
-/// user buffer of n bytes whose address is filled in at run time.
+/// user buffer of n bytes (or of the given bytes) whose address is filled in
+/// at run time.
 package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
     case int(UInt64)
     case ref(String)
     case buffer(Int)
+    case bytes([UInt8])
 
     package static func neg(_ v: Int64) -> FieldValue { .int(UInt64(bitPattern: v)) }
 
@@ -70,6 +72,7 @@ package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
         case .int(let v): return v > 0xffff ? "0x" + String(v, radix: 16) : "\(v)"
         case .ref(let n): return "$" + n
         case .buffer(let n): return "buf[\(n)]"
+        case .bytes(let b): return "buf[\(b.count) set]"
         }
     }
 }

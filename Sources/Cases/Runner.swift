@@ -229,6 +229,7 @@ package final class CaseRunner {
                     else if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
+                case .bytes(let b): v = ctx.memory.allocate(b)
                 }
                 CompiledCall.store(v, into: &bytes, at: p.offset, width: p.width)
             }

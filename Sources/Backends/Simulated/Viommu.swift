@@ -131,12 +131,16 @@ extension SimulatedKernel {
         if base.addingReportingOverflow(length - 1).overflow { return .fail(.EOVERFLOW) }
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
         if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
+        // Whole pages from the page holding `base`: the offset into it plus the
+        // length, rounded up, must not wrap (ERANGE, before any pinning).
+        let (span, wrapped) = (base & (Fixed.page - 1)).addingReportingOverflow(length)
+        if wrapped || span.addingReportingOverflow(Fixed.page - 1).overflow { return .fail(.ERANGE) }
         let index = c.u32(f.index)
         if index >= Selftest.hwQueues { return .fail(.EINVAL) }
         if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
         // The queue memory must be mapped in the nest parent's IOAS.
         let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
-        let last = base + length - 1
+        let last = base &+ (length - 1)
         guard let m = ioas?.mappings, m.contains(where: { base >= $0.iova && last <= $0.iova &+ $0.length &- 1 }) else {
             return .fail(.ENOENT)
         }
