@@ -72,13 +72,31 @@ package enum Baselines {
     static let i = FieldValue.int
     static let r = FieldValue.ref
     static let C = "iommufd-contract.md §4"
+    /// The type1 container ioctls on /dev/iommu, on the compat IOAS (vfio_compat.c).
+    static func compat(_ p: Profile) throws -> [Baseline] {
+        let page = Fixed.page, iova = Fixed.iova, ref = "vfio_compat.c "
+        return try on(p, "VFIO_IOMMU_GET_INFO") {
+            Baseline(ioctl: $0, setup: [.compatIoas], fields: [:], reference: ref + "iommufd_vfio_iommu_get_info")
+        } + on(p, "VFIO_IOMMU_MAP_DMA") {
+            Baseline(ioctl: $0, setup: [.compatIoas],
+                     fields: ["flags": i(try p.constants("VFIO_DMA_MAP_FLAG_READ", "VFIO_DMA_MAP_FLAG_WRITE")),
+                              "vaddr": .buffer(Int(page)), "iova": i(iova), "size": i(page)],
+                     reference: ref + "iommufd_vfio_map_dma")
+        } + on(p, "VFIO_IOMMU_UNMAP_DMA") {
+            // The page IOAS_MAP put at Fixed.iova, unmapped through the container.
+            Baseline(ioctl: $0, setup: [.map, .compatIoas], fields: ["iova": i(iova), "size": i(page)],
+                     reference: ref + "iommufd_vfio_unmap_dma")
+        }
+    }
+
     static let V = "vfio-contract.md"
     static let H = "tsm-uapi-history.md "
 
     /// The baseline table for `profile`, family by family; ioctls the profile
     /// lacks are dropped.
     package static func table(for p: Profile) throws -> [Baseline] {
-        let t = try ioas(p) + hwpt(p) + viommu(p) + selftest() + vfio(p) + tsm(p) + tsmVariants(p)
+        let t = try ioas(p) + hwpt(p) + viommu(p) + selftest() + vfio(p) + compat(p) + tsm(p)
+            + tsmVariants(p)
         return t.filter { p.ioctl($0.ioctl) != nil }
     }
 

@@ -51,7 +51,7 @@ struct CallReader {
             guard case .bool(let b) = n else { throw fail(label + "\"null\" must be true or false") }
             call.nullArg = b
         }
-        call.target = io.family == .vfio ? .vfio : .iommufd
+        call.target = io.family == .vfio && !UapiScope.isContainerIoctl(io.name) ? .vfio : .iommufd
         if let t = member("target") {
             guard case .string(let ts) = t, let target = CallTarget(rawValue: ts) else {
                 throw fail(label + "unknown target (iommufd, vfio or vfio1)")

@@ -50,6 +50,7 @@ extension Profile {
 /// it needs of the system, the names it defines and the calls it makes.
 package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     case ioas, map, fault, idev, hwpt
+    case compatIoas = "compat_ioas"
     case dirtyHwpt = "dirty_hwpt"
     case dirtyTracking = "dirty_tracking"
     case nestedHwpt = "nested_hwpt"
@@ -93,7 +94,8 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     package var needsTsmDevice: Bool { definition.needs == .tsmDevice }
     package var defines: [String] { definition.defines }
     /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
-    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + ["iommufd", "vdevice2"])
+    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines)
+                                                         + ["iommufd", "vdevice2", "ioas2", "hwpt2"])
     /// The step that defines a name.
     package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
 

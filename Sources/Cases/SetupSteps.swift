@@ -19,6 +19,12 @@ extension SetupStep {
                                                       "user_va": .buffer(Int(Fixed.page)), "length": .int(Fixed.page),
                                                       "iova": .int(Fixed.iova)]))]
             }
+        case .compatIoas:
+            // IOMMU_VFIO_IOAS SET($ioas): the IOAS the type1 container ioctls on /dev/iommu use
+            return Definition(after: [.ioas], needs: .nothing, defines: []) { p in
+                [.call(Call("IOMMU_VFIO_IOAS", ["op": .int(try p.constant("IOMMU_VFIO_IOAS_SET")),
+                                                "ioas_id": .ref("ioas")]))]
+            }
         case .fault:
             // IOMMU_FAULT_QUEUE_ALLOC → $fault (an object of a type no other field takes)
             return Definition(after: [], needs: .nothing, defines: ["fault"]) { _ in

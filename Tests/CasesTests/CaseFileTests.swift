@@ -169,6 +169,10 @@ func fileError(_ json: String) throws -> String? {
     @Test func valuesGoOnlyWhereTheyFit() throws {
         try refused(one(#""flags": {"buffer": 8}"#), ["case c1", "field flags", "not a pointer field"])
         #expect(try accepted(one(#""data": {"buffer": 8}"#, ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP")).count == 1)
+        // {"bytes": hex}: user memory with contents, for pointer fields only, as hex.
+        #expect(try accepted(one(#""data": {"bytes": "01 02"}"#, ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP")).count == 1)
+        try refused(one(#""flags": {"bytes": "01"}"#), ["case c1", "field flags", "not a pointer field"])
+        try refused(one(#""data": {"bytes": "0x1g"}"#, ioctl: "IOMMU_HWPT_GET_DIRTY_BITMAP"), ["case c1", "hex"])
         try refused(one(#""flags": "NO_SUCH_CONSTANT""#), ["case c1", "field flags", "NO_SUCH_CONSTANT"])
         try refused(one(#""flags": "|""#), ["case c1", "field flags", "empty term"])
         try refused(one(#""flags": true"#), ["case c1", "field flags", "value must be"])

@@ -78,6 +78,10 @@ extension SimulatedKernel {
         // 1. Outside the table: VFIO compat handler; the argument is never read.
         if nr < iommufd.cmdBase || nr > tableEnd {
             if request == iommufd.getApiVersion { return .ok(0) }
+            if request & ~iocNrMask == vfio.type << 8, let spec = vfio.table[nr],
+               let r = compatIoctl(ctx, spec, &arg, mem) {
+                return r
+            }
             return .fail(.ENOTTY)
         }
         // 2. Read the size word: every iommufd struct starts with `__u32 size`.

@@ -120,11 +120,17 @@ extension SimulatedKernel {
 
     /// The usable IOVA ranges of an IOAS: its allowed list, else the aperture
     /// (the mock aperture once a selftest device is attached through it).
-    func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
-        var ap: (UInt64, UInt64) = (0, ULONG_MAX)
+    /// What the IOAS's reserved ranges leave usable: all of it, or the mock's
+    /// aperture once a mock device is attached.
+    func aperture(_ ctx: IommufdContext, _ ioas: IoasObject) -> (UInt64, UInt64) {
         for case let d as DeviceObject in ctx.objects.values where d.pci == nil && d.attachedHwpt != 0 {
-            if ctx.hwpt(d.attachedHwpt)?.ioasId == ioas.id { ap = (MockAperture.start, MockAperture.last); break }
+            if ctx.hwpt(d.attachedHwpt)?.ioasId == ioas.id { return (MockAperture.start, MockAperture.last) }
         }
+        return (0, ULONG_MAX)
+    }
+
+    func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
+        let ap = aperture(ctx, ioas)
         if ioas.allowed.isEmpty { return [ap] }
         return ioas.allowed.compactMap { r in
             let s = max(r.0, ap.0), l = min(r.1, ap.1)
@@ -174,7 +180,10 @@ extension SimulatedKernel {
             !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
         }
         if fixed {
-            if iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
+            // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
+            // then the domains' smallest page; modelled as PAGE.
+            let hasDomain = ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
+            if hasDomain && iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
             // Outside the usable ranges is a reserved region.
@@ -235,26 +244,39 @@ extension SimulatedKernel {
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         let iova = c[f.iova], length = c[f.length]
         if iova == 0 && length == UInt64.max {
-            let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
-            ioas.mappings.removeAll()
-            c[f.length] = total
+            c[f.length] = unmapAll(ioas)
             return .ok()
         }
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
-        if length == 0 { return .fail(.EINVAL) }
+        switch unmapRange(ioas, iova: iova, length: length) {
+        case .failure(let e): return .fail(e.errno)
+        case .success(0): return .fail(.ENOENT)  // IOAS_UNMAP's own rule; iopt_unmap_iova finds nothing fine
+        case .success(let total):
+            c[f.length] = total
+            return .ok()
+        }
+    }
+
+    func unmapAll(_ ioas: IoasObject) -> UInt64 {
+        let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
+        ioas.mappings.removeAll()
+        return total
+    }
+
+    /// iopt_unmap_iova: whole areas inside [iova, iova+length) go; an area the
+    /// range cuts is ENOENT; nothing there unmaps 0 bytes, successfully.
+    func unmapRange(_ ioas: IoasObject, iova: UInt64, length: UInt64) -> Result<UInt64, SimErr> {
+        if length == 0 { return .failure(SimErr(.EINVAL)) }
         let (last, o) = iova.addingReportingOverflow(length - 1)
-        if o { return .fail(.EOVERFLOW) }
+        if o { return .failure(SimErr(.EOVERFLOW)) }
         let maps = ioas.mappings
         let hit = maps.indices.filter { iova <= maps[$0].iova &+ maps[$0].length &- 1 && maps[$0].iova <= last }
-        if hit.isEmpty { return .fail(.ENOENT) }
-        // Unmapping part of an area would split it.
         for i in hit where maps[i].iova < iova || maps[i].iova &+ maps[i].length &- 1 > last {
-            return .fail(.ENOENT)
+            return .failure(SimErr(.ENOENT))
         }
         var total: UInt64 = 0
         for i in hit.reversed() { total &+= ioas.mappings[i].length; ioas.mappings.remove(at: i) }
-        c[f.length] = total
-        return .ok()
+        return .success(total)
     }
 
     func ioasCopy(_ f: CopyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {

@@ -7,6 +7,8 @@ enum VfioHandler {
     case getInfo(VfioInfoFields), regionInfo(VfioRegionFields), feature(VfioFeatureFields)
     /// The RFC's VFIO_DEVICE_TSM_BIND / TSM_UNBIND (tsm-vfio-rfc only).
     case tsmBind(VfioTsmBindFields), tsmUnbind(VfioArgszFlags)
+    /// The type1 container ioctls, answered on /dev/iommu (VfioCompat.swift).
+    case compatInfo(CompatInfoFields), compatMap(CompatMapFields), compatUnmap(CompatUnmapFields)
     case unknown
 
     static func resolve(_ io: ProfileIoctl, profile: Profile) throws -> VfioHandler {
@@ -20,6 +22,9 @@ enum VfioHandler {
         case "VFIO_DEVICE_FEATURE": return .feature(try .init(r))
         case "VFIO_DEVICE_TSM_BIND": return .tsmBind(try .init(r))
         case "VFIO_DEVICE_TSM_UNBIND": return .tsmUnbind(try .init(r))
+        case "VFIO_IOMMU_GET_INFO": return .compatInfo(try .init(r))
+        case "VFIO_IOMMU_MAP_DMA": return .compatMap(try .init(r))
+        case "VFIO_IOMMU_UNMAP_DMA": return .compatUnmap(try .init(r))
         default: return .unknown
         }
     }
@@ -128,7 +133,9 @@ extension SimulatedKernel {
         case .detach(let f): return vfioDetach(f, minsz, v, arg)
         case .tsmBind(let f): return vfioTsmBind(f, minsz, v, arg)
         case .tsmUnbind(let f): return vfioTsmUnbind(f, minsz, v, arg)
-        case .bind, .unknown: return .fail(.ENOTTY)
+        // A device fd has no container ioctls; their numbers there are other
+        // device ioctls (112 is GET_PCI_HOT_RESET_INFO), not modelled.
+        case .bind, .unknown, .compatInfo, .compatMap, .compatUnmap: return .fail(.ENOTTY)
         }
     }
 

@@ -18,10 +18,12 @@ package struct UapiScope: Sendable {
     /// Object-like macros and enum constants to evaluate.
     package let constants: [(name: String, location: SourceLocation)]
 
-    /// vfio ioctls on the device fd that take part in iommufd/TSM flows.
+    /// vfio ioctls on the device fd that take part in iommufd/TSM flows, and
+    /// the type1 container ioctls iommufd serves on /dev/iommu (vfio_compat.c).
     package static let vfioIoctls: Set<String> = [
         "VFIO_DEVICE_GET_INFO", "VFIO_DEVICE_GET_REGION_INFO", "VFIO_DEVICE_FEATURE",
         "VFIO_DEVICE_BIND_IOMMUFD", "VFIO_DEVICE_ATTACH_IOMMUFD_PT", "VFIO_DEVICE_DETACH_IOMMUFD_PT",
+        "VFIO_IOMMU_GET_INFO", "VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA",
         // TSM proposals (RFC 19/30) and anything a patch adds get picked up by prefix below.
         "VFIO_DEVICE_TSM_BIND", "VFIO_DEVICE_TSM_UNBIND",
     ]
@@ -29,7 +31,16 @@ package struct UapiScope: Sendable {
                                      "vfio_region_dma_range", "vfio_info_cap_header", "vfio_device_info",
                                      "vfio_device_bind_iommufd", "vfio_device_attach_iommufd_pt",
                                      "vfio_device_detach_iommufd_pt", "vfio_device_low_power", "vfio_precopy_info",
-                                     "vfio_pci_tsm", "vfio_device_tsm"]
+                                     "vfio_pci_tsm", "vfio_device_tsm", "vfio_iommu_type1_info_cap_iova_range",
+                                     "vfio_iommu_type1_info_dma_avail"]
+    /// A type1 container ioctl, sent to /dev/iommu rather than a device fd.
+    package static func isContainerIoctl(_ name: String) -> Bool { vfioStructOf[name] != nil }
+
+    /// The type1 ioctls' doc comments name structs vfio.h no longer has
+    /// (`struct vfio_iommu_info`); these are the ones the handlers read.
+    static let vfioStructOf = ["VFIO_IOMMU_GET_INFO": "vfio_iommu_type1_info",
+                               "VFIO_IOMMU_MAP_DMA": "vfio_iommu_type1_dma_map",
+                               "VFIO_IOMMU_UNMAP_DMA": "vfio_iommu_type1_dma_unmap"]
 
     /// `extraVfioIoctls`: vfio ioctls a patch adds, which are in scope too.
     package init(headers: [HeaderDecls], extraVfioIoctls: Set<String> = []) {
@@ -45,7 +56,8 @@ package struct UapiScope: Sendable {
                 if family == .vfio && !(UapiScope.vfioIoctls.contains(m.name) || extraVfioIoctls.contains(m.name)) {
                     continue
                 }
-                let structName = m.ioctlStructArgument ?? byDoc[m.name] ?? h.docLinks[m.name]
+                let structName = m.ioctlStructArgument ?? UapiScope.vfioStructOf[m.name] ?? byDoc[m.name]
+                    ?? h.docLinks[m.name]
                     ?? (family == .iommufd ? UapiScope.precedingRecord(in: h, before: m.location.line)?.name : nil)
                 ioctls.append(Ioctl(name: m.name, family: family, structName: structName, location: m.location))
             }
