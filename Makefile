@@ -18,10 +18,12 @@ $(HEADERS)/linux/iommufd.h:
 # Released kernels of fixtures/kernel/releases.tsv: `make deps-X.Y` fetches
 # their headers into .deps/linux-libc-dev-X.Y, `make profile-X.Y` also their
 # kernel source and rewrites fixtures/profiles/linux-X.Y.json.
-deps-%:
+# Static pattern rules: make skips implicit rules for .PHONY targets.
+RELEASES = 6.12
+$(addprefix deps-,$(RELEASES)): deps-%:
 	scripts/release.sh headers linux-$*
 
-profile-%: build
+$(addprefix profile-,$(RELEASES)): profile-%: build
 	scripts/release.sh profile linux-$*
 
 build:
