@@ -121,7 +121,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
     package static let ENODEV = Errno(rawValue: 19), EINVAL = Errno(rawValue: 22), ENOTTY = Errno(rawValue: 25)
     package static let ENOSPC = Errno(rawValue: 28), ERANGE = Errno(rawValue: 34), EOVERFLOW = Errno(rawValue: 75)
     package static let EBADFD = Errno(rawValue: 77), EMSGSIZE = Errno(rawValue: 90), EOPNOTSUPP = Errno(rawValue: 95)
-    package static let EADDRINUSE = Errno(rawValue: 98)
+    package static let EADDRINUSE = Errno(rawValue: 98), EBADE = Errno(rawValue: 52)
 
     /// The spelling of every static member above, as reports print it.
     package static let known: [Errno: String] = [
@@ -129,7 +129,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .EBADF: "EBADF", .ENOMEM: "ENOMEM", .EACCES: "EACCES", .EFAULT: "EFAULT", .EBUSY: "EBUSY", .EEXIST: "EEXIST",
         .ENODEV: "ENODEV", .EINVAL: "EINVAL", .ENOTTY: "ENOTTY", .ENOSPC: "ENOSPC", .ERANGE: "ERANGE",
         .EOVERFLOW: "EOVERFLOW", .EBADFD: "EBADFD", .EMSGSIZE: "EMSGSIZE", .EOPNOTSUPP: "EOPNOTSUPP",
-        .EADDRINUSE: "EADDRINUSE",
+        .EADDRINUSE: "EADDRINUSE", .EBADE: "EBADE",
     ]
 
     /// "EINVAL", or "errno 123" for a value the table does not name.

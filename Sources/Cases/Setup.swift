@@ -95,7 +95,7 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     package var defines: [String] { definition.defines }
     /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
     package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines)
-                                                         + ["iommufd", "vdevice2", "ioas2", "hwpt2"])
+                                                         + ["iommufd", "vdevice2", "ioas2", "hwpt2", "access"])
     /// The step that defines a name.
     package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
 

@@ -48,4 +48,6 @@ enum OpenFile {
     case anon
     /// dma-buf of `length` bytes exported from a BAR.
     case dmabuf(length: UInt64)
+    /// The selftest's access file (IOMMU_TEST_OP_CREATE_ACCESS).
+    case access(AccessObject)
 }

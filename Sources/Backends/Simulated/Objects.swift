@@ -3,7 +3,7 @@ import Layout
 
 /// Object kinds of the iommufd object table.
 enum ObjKind: Sendable {
-    case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue
+    case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue, access
 }
 
 struct Mapping { var iova: UInt64; var length: UInt64; var file: Bool }

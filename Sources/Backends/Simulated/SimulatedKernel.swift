@@ -99,6 +99,8 @@ package final class SimulatedKernel: Backend {
             // Closing disables the device: MSE off, power state back to D0 for the next open.
             v.device.memoryEnabled = true
             v.device.d3hot = false
+        case .access(let a):
+            closeAccess(a)
         default: break
         }
         return .ok()
