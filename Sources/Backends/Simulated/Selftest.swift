@@ -36,8 +36,9 @@ struct TestCmdFields {
     let op, id, devFlags, outStdevId, outHwptId, outIdevId: FieldHandle
     let mockDomain, mockDomainFlags: UInt64
     let access: AccessFields
+    let events: MockEventFields
     init(_ r: FieldResolver) throws {
-        access = try AccessFields(r)
+        access = try AccessFields(r); events = try MockEventFields(r)
         op = try r("op"); id = try r("id"); devFlags = try r("dev_flags")
         outStdevId = try r("out_stdev_id"); outHwptId = try r("out_hwpt_id"); outIdevId = try r("out_idev_id")
         mockDomain = try r.constant("IOMMU_TEST_OP_MOCK_DOMAIN")
@@ -51,6 +52,7 @@ extension SimulatedKernel {
     func testCmd(_ f: TestCmdFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         let op = c[f.op]
         if let r = accessOp(f.access, op: op, id: c.u32(f.id), ctx, &c, mem) { return r }
+        if let r = mockEventOp(f.events, op: op, id: c.u32(f.id), ctx, &c) { return r }
         guard op == f.mockDomain || op == f.mockDomainFlags else { return .fail(.EOPNOTSUPP) }
         let devFlags = op == f.mockDomainFlags ? c.u32(f.devFlags) : 0
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
