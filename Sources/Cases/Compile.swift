@@ -31,6 +31,9 @@ package struct CompiledCall: Sendable {
     package var consumes: String?
     package var expect: Outcome
     package var layout: StructLayout
+    /// A read/write instead of an ioctl, and the slot of its descriptor's name.
+    package var fileIO: FileIO?
+    package var fdSlot = -1
 
     /// Little-endian store of the low `width` bytes of `v`.
     @inline(__always)
@@ -64,6 +67,15 @@ package enum Compiler {
     /// Resolve `call` against `profile`. Throws InputError for an ioctl the
     /// profile lacks or a field its struct does not have.
     package static func compile(_ call: Call, profile: Profile, context: String) throws -> CompiledCall {
+        if let io = call.fileIO {
+            guard SetupStep.referenceNames.contains(io.fd) else { throw InputError("\(context): unknown reference $\(io.fd)") }
+            var c = CompiledCall(ioctl: call.ioctl, request: 0, target: call.target, bytes: nil, patches: [], outputs: [],
+                                 consumes: nil, expect: call.expect, layout: StructLayout(name: "", size: 0, align: 1,
+                                                                                          fields: []))
+            c.fileIO = io
+            c.fdSlot = RefSlots.slot(io.fd)
+            return c
+        }
         guard let io = profile.ioctl(call.ioctl) else {
             throw InputError("\(context): ioctl \(call.ioctl) not in profile \(profile.name)")
         }

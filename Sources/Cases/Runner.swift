@@ -97,7 +97,7 @@ package final class CaseRunner {
 
     /// Why `c` cannot run on this profile and backend, or nil.
     package func skipReason(_ c: ConformanceCase) -> String? {
-        if profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
+        if c.call.fileIO == nil && profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
         if let ps = c.requirements.profiles, !ps.contains(profile.name) {
             return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
         }
@@ -118,7 +118,7 @@ package final class CaseRunner {
         for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) {
             return "needs \(cap)"
         }
-        for b in c.before where profile.ioctl(b.ioctl) == nil {
+        for b in c.before where b.fileIO == nil && profile.ioctl(b.ioctl) == nil {
             return "ioctl \(b.ioctl) not in profile \(profile.name)"
         }
         return nil
@@ -217,6 +217,14 @@ package final class CaseRunner {
 
     /// One call with its patches applied; records outputs on success.
     private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
+        if let io = c.fileIO {
+            guard c.fdSlot >= 0, let v = ctx.names[c.fdSlot] else { throw StepError(message: "$\(io.fd) is not defined") }
+            let fd = Int32(truncatingIfNeeded: v)
+            switch io {
+            case .read(_, let count): return backend.read(fd, count: count)
+            case .write(_, let bytes): return backend.write(fd, bytes)
+            }
+        }
         guard let fd = ctx.fds[c.target] else { throw StepError(message: "no \(c.target.rawValue) descriptor") }
         var arg = c.bytes
         if var bytes = arg {

@@ -249,9 +249,9 @@ extension SimulatedKernel {
 
     func faultAlloc(_ f: FaultAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
-        let o = newObject(ctx) { SimObject(id: $0, kind: .fault) }
+        let o = newObject(ctx) { FaultObject(id: $0) }
         c[f.outFaultId] = UInt64(o.id)
-        c[f.outFaultFd] = UInt64(install(.anon))
+        c[f.outFaultFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }
 }

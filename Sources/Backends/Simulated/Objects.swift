@@ -82,8 +82,9 @@ final class VdeviceObject: SimObject {
 final class VeventqObject: SimObject {
     let viommuId: UInt32
     let type: UInt32
-    init(id: UInt32, viommuId: UInt32, type: UInt32) {
-        self.viommuId = viommuId; self.type = type
+    let queue: EventQueue
+    init(id: UInt32, viommuId: UInt32, type: UInt32, depth: UInt64) {
+        self.viommuId = viommuId; self.type = type; queue = EventQueue(.vevent(depth: depth))
         super.init(id: id, kind: .veventq)
     }
 }

@@ -21,6 +21,8 @@ enum Selftest {
     static let cacheIdMax: UInt64 = 3
     /// Largest vIOMMU driver data the mock reads (struct iommu_viommu_selftest and room to grow).
     static let viommuDataMax: UInt64 = 24
+    /// struct iommu_viommu_event_selftest { u32 virt_id; }: a vEVENT's data.
+    static let veventData = 4
     /// The mock's hardware queues per vIOMMU.
     static let hwQueues: UInt32 = 2
 }

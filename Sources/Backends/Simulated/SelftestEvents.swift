@@ -5,6 +5,8 @@ import Layout
 /// (union members of iommu_test_cmd by their dotted names in the profile).
 struct MockEventFields {
     let replacePt, iopfDev, veventDev: FieldHandle?
+    /// trigger_iopf's pasid, grpid, perm and addr, with its dev_id.
+    let iopfRest: (pasid: FieldHandle, grpid: FieldHandle, perm: FieldHandle, addr: FieldHandle)?
     let replace, iopf, vevent: UInt64?
     /// Each op only where the profile has it (6.12 has no vEVENTs).
     init(_ r: FieldResolver) throws {
@@ -16,6 +18,8 @@ struct MockEventFields {
         let io = try op("IOMMU_TEST_OP_TRIGGER_IOPF", "trigger_iopf.dev_id")
         let ve = try op("IOMMU_TEST_OP_TRIGGER_VEVENT", "trigger_vevent.dev_id")
         replacePt = rp?.0; replace = rp?.1; iopfDev = io?.0; iopf = io?.1; veventDev = ve?.0; vevent = ve?.1
+        iopfRest = io == nil ? nil : (try r("trigger_iopf.pasid"), try r("trigger_iopf.grpid"), try r("trigger_iopf.perm"),
+                                      try r("trigger_iopf.addr"))
     }
 }
 
@@ -28,7 +32,12 @@ extension SimulatedKernel {
             // The fault is reported to whatever the device is attached to;
             // with no fault queue behind it, it is dropped. Either way 0.
             guard let dev = ctx.device(c.u32(d)) else { return .fail(.ENOENT) }
-            return dev.pci == nil ? .ok(respond: .none) : .fail(.EINVAL)
+            guard dev.pci == nil else { return .fail(.EINVAL) }
+            if let r = f.iopfRest {
+                deliverFault(ctx, dev, .init(devId: dev.id, pasid: c.u32(r.pasid), grpid: c.u32(r.grpid),
+                                             perm: c.u32(r.perm), addr: c[r.addr]))
+            }
+            return .ok(respond: .none)
         }
         if op == f.vevent, let d = f.veventDev {
             guard let dev = ctx.device(c.u32(d)) else { return .fail(.ENOENT) }
@@ -73,6 +82,10 @@ extension SimulatedKernel {
         guard let h = ctx.hwpt(dev.attachedHwpt), h.kind == .hwptNested, let vi = ctx.viommu(h.holds.first ?? 0),
               let vd = ctx.vdevice(dev.vdeviceId), vd.viommuId == vi.id else { return .fail(.ENOENT) }
         let selftest = UInt32(truncatingIfNeeded: profile.enums["IOMMU_VEVENTQ_TYPE_SELFTEST"] ?? -1)
-        return vi.veventqTypes.contains(selftest) ? .ok(respond: .none) : .fail(.EOPNOTSUPP)
+        let q = ctx.objects.values.lazy.compactMap { $0 as? VeventqObject }
+            .first { $0.viommuId == vi.id && $0.type == selftest }
+        guard let q else { return .fail(.EOPNOTSUPP) }
+        deliverVevent(q.queue, data: Selftest.veventData)
+        return .ok(respond: .none)
     }
 }

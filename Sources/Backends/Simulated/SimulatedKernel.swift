@@ -23,6 +23,7 @@ package final class SimulatedKernel: Backend {
     let tableEnd: Int
     let iommufd: IommufdNumbers
     let vfio: VfioNumbers
+    let events: EventSizes
 
     /// The kernel of `profile`. Every field and constant a handler reads is
     /// resolved here: a profile that lacks one is an `InputError` now, not a
@@ -57,6 +58,7 @@ package final class SimulatedKernel: Backend {
         self.tableEnd = tableEnd
         iommufd = numbers
         vfio = try VfioNumbers(profile, table: vfioTable)
+        events = try EventSizes(profile)
     }
 
     // MARK: Backend

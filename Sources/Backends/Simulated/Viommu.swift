@@ -113,11 +113,11 @@ extension SimulatedKernel {
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
         if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
         if vi.veventqTypes.contains(type) { return .fail(.EEXIST) }
-        let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type) }
+        let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type, depth: c[f.depth]) }
         hold(o, vi)
         vi.veventqTypes.insert(type)
         c[f.outVeventqId] = UInt64(o.id)
-        c[f.outVeventqFd] = UInt64(install(.anon))
+        c[f.outVeventqFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }
 
