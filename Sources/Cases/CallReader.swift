@@ -27,7 +27,9 @@ struct CallReader {
 
     func call(_ o: CaseReader.Members, label: String, defined: Set<String>, expect: Outcome) throws -> Call {
         func member(_ key: String) -> JSONValue? { o.first { $0.key == key }?.value }
-        if member("read") != nil || member("write") != nil { return try fileCall(o, label: label, defined: defined, expect: expect) }
+        if member("read") != nil || member("write") != nil {
+            return try fileCall(o, label: label, defined: defined, expect: expect)
+        }
         if member("count") != nil { throw fail(label + "\"count\" belongs to a \"read\"") }
         guard case .string(let ioctl)? = member("ioctl") else { throw fail(label + "missing \"ioctl\"") }
         let withIoctl = profiles.filter { $0.ioctl(ioctl) != nil }
@@ -125,7 +127,8 @@ struct CallReader {
             guard f.pointer else { throw fail(label + "\(f.name) is not a pointer field: no buffer may go there") }
             return .bytes(try bytes(pairs[0].value, key: "bytes", label: label))
         default:
-            throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} or {\"bytes\": hex}")
+            throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} "
+                       + "or {\"bytes\": hex}")
         }
     }
 
@@ -231,7 +234,8 @@ extension CallReader {
         if let bad = o.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
             throw fail(label + "a \"\(verb)\" takes only \(allowed.sorted().joined(separator: ", ")), not \"\(bad)\"")
         }
-        guard case .string(let ref)? = member(verb), ref.hasPrefix("$"), defined.contains(String(ref.dropFirst())) else {
+        guard case .string(let ref)? = member(verb), ref.hasPrefix("$"),
+              defined.contains(String(ref.dropFirst())) else {
             throw fail(label + "\"\(verb)\" must name a descriptor the setup or an earlier call defines ($name)")
         }
         let fd = String(ref.dropFirst())

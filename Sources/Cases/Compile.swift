@@ -68,10 +68,12 @@ package enum Compiler {
     /// profile lacks or a field its struct does not have.
     package static func compile(_ call: Call, profile: Profile, context: String) throws -> CompiledCall {
         if let io = call.fileIO {
-            guard SetupStep.referenceNames.contains(io.fd) else { throw InputError("\(context): unknown reference $\(io.fd)") }
-            var c = CompiledCall(ioctl: call.ioctl, request: 0, target: call.target, bytes: nil, patches: [], outputs: [],
-                                 consumes: nil, expect: call.expect, layout: StructLayout(name: "", size: 0, align: 1,
-                                                                                          fields: []))
+            guard SetupStep.referenceNames.contains(io.fd) else {
+                throw InputError("\(context): unknown reference $\(io.fd)")
+            }
+            let none = StructLayout(name: "", size: 0, align: 1, fields: [])
+            var c = CompiledCall(ioctl: call.ioctl, request: 0, target: call.target, bytes: nil, patches: [],
+                                 outputs: [], consumes: nil, expect: call.expect, layout: none)
             c.fileIO = io
             c.fdSlot = RefSlots.slot(io.fd)
             return c

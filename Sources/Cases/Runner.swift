@@ -97,7 +97,9 @@ package final class CaseRunner {
 
     /// Why `c` cannot run on this profile and backend, or nil.
     package func skipReason(_ c: ConformanceCase) -> String? {
-        if c.call.fileIO == nil && profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
+        if c.call.fileIO == nil && profile.ioctl(c.ioctl) == nil {
+            return "ioctl \(c.ioctl) not in profile \(profile.name)"
+        }
         if let ps = c.requirements.profiles, !ps.contains(profile.name) {
             return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
         }
@@ -218,7 +220,9 @@ package final class CaseRunner {
     /// One call with its patches applied; records outputs on success.
     private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
         if let io = c.fileIO {
-            guard c.fdSlot >= 0, let v = ctx.names[c.fdSlot] else { throw StepError(message: "$\(io.fd) is not defined") }
+            guard c.fdSlot >= 0, let v = ctx.names[c.fdSlot] else {
+                throw StepError(message: "$\(io.fd) is not defined")
+            }
             let fd = Int32(truncatingIfNeeded: v)
             switch io {
             case .read(_, let count): return backend.read(fd, count: count)

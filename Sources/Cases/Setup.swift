@@ -96,8 +96,8 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
     package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + extraNames)
     /// Names a case's own calls may give what they create (`outputs`).
-    static let extraNames = ["iommufd", "vdevice2", "ioas2", "hwpt2", "access", "stdev2", "idev2", "veventq", "veventq_fd", "viommu2",
-                             "nested2"]
+    static let extraNames = ["iommufd", "vdevice2", "ioas2", "hwpt2", "access", "stdev2", "idev2", "veventq",
+                             "veventq_fd", "viommu2", "nested2"]
     /// The step that defines a name.
     package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
 

@@ -26,7 +26,9 @@ struct EventSizes {
     let respCodes: Set<UInt64>
     init(_ p: Profile) throws {
         func size(_ name: String) throws -> Int {
-            guard let s = p.structure(name) else { throw InputError("profile \(p.name) has no struct \(name) (fault queue)") }
+            guard let s = p.structure(name) else {
+                throw InputError("profile \(p.name) has no struct \(name) (fault queue)")
+            }
             return s.lp64.size
         }
         fault = try size("iommu_hwpt_pgfault"); response = try size("iommu_hwpt_page_response")

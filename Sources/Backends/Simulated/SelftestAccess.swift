@@ -102,7 +102,8 @@ extension SimulatedKernel {
         if o { return .EOVERFLOW }
         guard let ioas = a.ctx?.ioas(a.ioasId) else { return .ENOENT }
         var cursor = iova
-        for m in ioas.mappings.sorted(by: { $0.iova < $1.iova }) where m.iova <= cursor && cursor <= m.iova &+ m.length &- 1 {
+        let maps = ioas.mappings.sorted { $0.iova < $1.iova }
+        for m in maps where m.iova <= cursor && cursor <= m.iova &+ m.length &- 1 {
             if m.iova &+ m.length &- 1 >= last { return nil }
             cursor = m.iova &+ m.length
         }

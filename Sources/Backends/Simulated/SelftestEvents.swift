@@ -18,8 +18,8 @@ struct MockEventFields {
         let io = try op("IOMMU_TEST_OP_TRIGGER_IOPF", "trigger_iopf.dev_id")
         let ve = try op("IOMMU_TEST_OP_TRIGGER_VEVENT", "trigger_vevent.dev_id")
         replacePt = rp?.0; replace = rp?.1; iopfDev = io?.0; iopf = io?.1; veventDev = ve?.0; vevent = ve?.1
-        iopfRest = io == nil ? nil : (try r("trigger_iopf.pasid"), try r("trigger_iopf.grpid"), try r("trigger_iopf.perm"),
-                                      try r("trigger_iopf.addr"))
+        iopfRest = io == nil ? nil : (try r("trigger_iopf.pasid"), try r("trigger_iopf.grpid"),
+                                      try r("trigger_iopf.perm"), try r("trigger_iopf.addr"))
     }
 }
 
