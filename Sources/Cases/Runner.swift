@@ -238,7 +238,7 @@ package final class CaseRunner {
                 case .int(let x): v = x
                 case .ref(let r):
                     if p.slot >= 0, let x = ctx.names[p.slot] { v = x }
-                    else if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
+                    else if let t = CallTarget(rawValue: r), let f = ctx.fds[t] { v = UInt64(UInt32(bitPattern: f)) }
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
                 case .bytes(let b): v = ctx.memory.allocate(b)

@@ -131,7 +131,9 @@ extension SimulatedKernel {
             o.dirtyCapable = flags & f.dirtyTracking != 0
             hold(o, pt)
         } else {
-            // Flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
+            // Through a vIOMMU, the device must be behind its IOMMU first (7.2 iommufd_hwpt_alloc); on a
+            // parent HWPT, flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
+            if let vi = pt as? ViommuObject, !vi.serves(dev) { return .fail(.EINVAL) }
             if flags & ~f.nestedFlags != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
             if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }

@@ -15,11 +15,12 @@ struct MapFlags {
     let mask: UInt64
     let fixedIova: UInt64
     /// READABLE | WRITEABLE: a mapping needs at least one.
-    let access: UInt64
+    let access, readable, writable: UInt64
     init(_ r: FieldResolver) throws {
         mask = try r.flagMask()
         fixedIova = try r.constant("IOMMU_IOAS_MAP_FIXED_IOVA")
-        access = try r.constant("IOMMU_IOAS_MAP_READABLE") | r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+        readable = try r.constant("IOMMU_IOAS_MAP_READABLE"); writable = try r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+        access = readable | writable
     }
 }
 
@@ -234,7 +235,8 @@ extension SimulatedKernel {
         switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil))
+            ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
+                                         readable: flags & f.bits.readable != 0, writable: flags & f.bits.writable != 0))
             c[f.iova] = at
             return .ok()
         }

@@ -6,7 +6,11 @@ enum ObjKind: Sendable {
     case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue, access
 }
 
-struct Mapping { var iova: UInt64; var length: UInt64; var file: Bool }
+struct Mapping {
+    var iova: UInt64; var length: UInt64; var file: Bool
+    /// IOMMU_IOAS_MAP_READABLE / _WRITEABLE (VFIO_DMA_MAP_FLAG_READ / _WRITE).
+    var readable = true, writable = true
+}
 
 /// One iommufd object: what every kind has. The state of a kind lives in its
 /// subclass below; selftest objects and fault queues have none of their own.
@@ -66,7 +70,11 @@ final class ViommuObject: SimObject {
     /// Virtual device id → vDEVICE object id.
     var virtIds: [UInt64: UInt32] = [:]
     var hwQueues: Set<UInt32> = []
+    /// Made on a mock device: the mock's IOMMU driver, not the PCI devices'
+    /// (viommu->iommu_dev: a device behind the other one is EINVAL).
+    var mockIommu = false
     init(id: UInt32, kvm: Bool) { self.kvm = kvm; super.init(id: id, kind: .viommu) }
+    func serves(_ dev: DeviceObject) -> Bool { mockIommu == (dev.pci == nil) }
 }
 
 final class VdeviceObject: SimObject {

@@ -95,8 +95,9 @@ extension SimulatedKernel {
     }
 
     /// The pages [iova, iova+length) of the access's IOAS, all mapped by
-    /// contiguous areas (iommufd_access_rw / _pin_pages).
-    func accessRange(_ a: AccessObject, iova: UInt64, length: UInt64) -> Errno? {
+    /// contiguous areas that allow the access (EPERM), a pin starting on a
+    /// page of its area (EINVAL) (iommufd_access_rw / _pin_pages).
+    func accessRange(_ a: AccessObject, iova: UInt64, length: UInt64, write: Bool, pin: Bool) -> Errno? {
         if length == 0 { return .EINVAL }
         let (last, o) = iova.addingReportingOverflow(length - 1)
         if o { return .EOVERFLOW }
@@ -104,6 +105,8 @@ extension SimulatedKernel {
         var cursor = iova
         let maps = ioas.mappings.sorted { $0.iova < $1.iova }
         for m in maps where m.iova <= cursor && cursor <= m.iova &+ m.length &- 1 {
+            if pin && (cursor - m.iova) % Fixed.page != 0 { return .EINVAL }
+            if write ? !m.writable : !m.readable { return .EPERM }
             if m.iova &+ m.length &- 1 >= last { return nil }
             cursor = m.iova &+ m.length
         }
@@ -119,7 +122,7 @@ extension SimulatedKernel {
         guard let a = accessFile(fd) else { return .fail(.EBADFD) }
         let write = flags & AccessFields.rwWrite != 0
         if write && mem.read(uptr, Int(length)) == nil { return .fail(.EFAULT) }
-        if let e = accessRange(a, iova: c[f.rwIova], length: length) { return .fail(e) }
+        if let e = accessRange(a, iova: c[f.rwIova], length: length, write: write, pin: false) { return .fail(e) }
         // The IOVA's contents are not modelled: a read returns zeros.
         if !write && !mem.write(uptr, [UInt8](repeating: 0, count: Int(length))) { return .fail(.EFAULT) }
         return .ok(respond: .none)
@@ -131,7 +134,8 @@ extension SimulatedKernel {
         if flags & ~(AccessFields.pagesWrite | AccessFields.syz) != 0 { return .fail(.EOPNOTSUPP) }
         guard let a = accessFile(fd) else { return .fail(.EBADFD) }
         guard a.pins else { return .fail(.EOPNOTSUPP) }
-        if let e = accessRange(a, iova: iova, length: length) { return .fail(e) }
+        let write = flags & AccessFields.pagesWrite != 0
+        if let e = accessRange(a, iova: iova, length: length, write: write, pin: true) { return .fail(e) }
         // A NULL uptr skips the mock's check that the pinned pages are the
         // user's at uptr; which pages back an IOVA is not modelled, so any
         // readable uptr reads as other pages (EBADE).

@@ -20,8 +20,10 @@ struct CompatInfoFields {
 struct CompatMapFields {
     let head: VfioArgszFlags
     let vaddr, iova, size: FieldHandle
+    let read, write: UInt64
     init(_ r: FieldResolver) throws {
         head = try .init(r); vaddr = try r("vaddr"); iova = try r("iova"); size = try r("size")
+        read = try r.constant("VFIO_DMA_MAP_FLAG_READ"); write = try r.constant("VFIO_DMA_MAP_FLAG_WRITE")
     }
 }
 
@@ -110,7 +112,9 @@ extension SimulatedKernel {
         switch place(ctx, ioas, fixed: true, iova: iova, length: length) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            ioas.mappings.append(Mapping(iova: at, length: length, file: false))
+            let flags = f.head.flags.load(u)
+            ioas.mappings.append(Mapping(iova: at, length: length, file: false, readable: flags & f.read != 0,
+                                         writable: flags & f.write != 0))
             return .ok()
         }
     }
