@@ -64,6 +64,7 @@ extension SimulatedKernel {
                 a.items.removeAll()  // the mock's unmap callback unpins everything first
                 if let old = actx.ioas(a.ioasId) { old.users -= 1 }
                 new.users += 1
+                a.holds = [new.id]
                 a.ioasId = new.id
             }
             return .ok(respond: .none)
@@ -81,7 +82,7 @@ extension SimulatedKernel {
         if flags & ~AccessFields.needsPin != 0 { return .fail(.EOPNOTSUPP) }
         guard let ioas = ctx.ioas(ioasId) else { return .fail(.ENOENT) }
         let a = newObject(ctx) { AccessObject(id: $0, ctx: ctx, ioasId: ioas.id, pins: flags != 0) }
-        ioas.users += 1
+        hold(a, ioas)
         c[f.outAccessFd] = UInt64(install(.access(a)))
         return .ok()
     }
@@ -90,8 +91,7 @@ extension SimulatedKernel {
     func closeAccess(_ a: AccessObject) {
         guard let ctx = a.ctx, !ctx.closed else { return }
         a.items.removeAll()
-        if let ioas = ctx.ioas(a.ioasId) { ioas.users -= 1 }
-        ctx.objects[a.id] = nil
+        remove(ctx, a)  // releases its IOAS
     }
 
     /// The pages [iova, iova+length) of the access's IOAS, all mapped by
