@@ -121,6 +121,11 @@ package final class UserMemory {
     }
 
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
+    /// Whether [addr, addr+count) lies in one buffer (no copy is made: count may be huge).
+    package func owns(_ addr: UInt64, _ count: UInt64) -> Bool {
+        count <= UInt64(Int.max) && owner(addr, Int(count)) != nil
+    }
+
     package func read(_ addr: UInt64, _ count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
         guard let i = owner(addr, count) else { return count == 0 && addr != 0 ? [] : nil }

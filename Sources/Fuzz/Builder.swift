@@ -31,10 +31,13 @@ struct CallBuilder {
         patches.append(SymbolPatch(field: field, symbol: s))
     }
 
-    /// A buffer of `size` bytes starting with `bytes` for pointer `field`.
+    /// The largest buffer a call gets (lengths drawn from state may be anything).
+    static let maxBuffer = 1 << 16
+
+    /// A buffer of `size` bytes (at most `maxBuffer`) starting with `bytes` for pointer `field`.
     mutating func buffer(_ field: Int?, _ bytes: [UInt8], size: Int? = nil, offset: Int = 0) {
-        let n = max(size ?? bytes.count, bytes.count)
-        set(field, .buffer(UserBytes(bytes: bytes, size: n, offset: min(offset, n))))
+        let n = min(max(size ?? bytes.count, bytes.count), CallBuilder.maxBuffer)
+        set(field, .buffer(UserBytes(bytes: Array(bytes.prefix(n)), size: n, offset: min(offset, n))))
     }
 
     /// Bytes at an offset no field of the op names (a union member of the selftest command).

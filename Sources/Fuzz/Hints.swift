@@ -58,7 +58,8 @@ struct Hints {
             let len = a?.length ?? page * UInt64(1 + rng.below(8))
             b.set(iova, a?.iova ?? Values.apertureStart); b.set(length, len); b.set(ps, page)
             b.buffer(data, [], size: Int(((len / page + 7) / 8 + 7) / 8 * 8))
-        case .invalidate(let hwpt, let type, let len, let num, let data): invalidate(&b, hwpt, type, len, num, data, s, &rng)
+        case .invalidate(let hwpt, let type, let len, let num, let data):
+            invalidate(&b, hwpt, type, len, num, data, s, &rng)
         case .viommuAlloc(let type, let dev, let hwpt, let len, let data):
             b.set(type, c["IOMMU_VIOMMU_TYPE_SELFTEST"])
             if let d = object([.device], s, &rng) { b.put(dev, d) }
@@ -147,7 +148,10 @@ struct Hints {
         }
         if let p = rng.pick(parents) { b.set(h.pt, p) }
         b.set(h.flags, 0)
-        if rng.chance(20), let q = object([.fault], s, &rng) { b.set(h.flags, c["IOMMU_HWPT_FAULT_ID_VALID"]); b.put(h.fault, q) }
+        if rng.chance(20), let q = object([.fault], s, &rng) {
+            b.set(h.flags, c["IOMMU_HWPT_FAULT_ID_VALID"])
+            b.put(h.fault, q)
+        }
         b.set(h.type, c["IOMMU_HWPT_DATA_SELFTEST"])
         let n = rng.chance(85) ? 4 : rng.below(12)
         b.set(h.len, UInt64(n)); b.buffer(h.data, le(UInt64(rng.below(4)), min(n, 4)), size: n)

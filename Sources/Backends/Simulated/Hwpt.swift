@@ -188,8 +188,10 @@ extension SimulatedKernel {
         if iova.addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
         if ps == 0 || iova % ps != 0 || length % ps != 0 { return .fail(.EINVAL) }
         if !h.dirtyCapable { return .fail(.EINVAL) }
-        let bytes = Int(((length / ps) + 7) / 8)
-        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: bytes)) { return .fail(.EFAULT) }
+        // The bitmap must lie in user memory; checked before a copy is made (length / page_size may be huge).
+        let bytes = ((length / ps) + 7) / 8
+        guard bytes == 0 || mem.owns(c[f.data], bytes) else { return .fail(.EFAULT) }
+        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: Int(bytes))) { return .fail(.EFAULT) }
         // The walk over the IOAS's areas, after the bitmap is pinned (6.12 io_pagetable.c).
         if f.needsMappedRange && !mapped(ctx.ioas(h.ioasId)?.mappings ?? [], iova: iova, length: length) {
             return .fail(.EINVAL)
