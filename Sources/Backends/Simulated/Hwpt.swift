@@ -159,6 +159,8 @@ extension SimulatedKernel {
         let info = Selftest.hwInfo
         let len = Int(c.u32(f.dataLen))
         if len > 0 {
+            // Checked before the copy is built: data_len may be anything up to 4 GiB.
+            guard mem.owns(c[f.dataUptr], UInt64(len)) else { return .fail(.EFAULT) }
             var out = [UInt8](repeating: 0, count: len)
             let n = min(len, info.count)
             out.replaceSubrange(0..<n, with: info[0..<n])
