@@ -74,6 +74,9 @@ struct FuzzCommand: ParsableCommand {
     func run() throws {
         let (_, p) = try fixtureOptions.load(profile.name)
         let seed = try seedValue()
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw InputError("cannot create \(out): \(error.localizedDescription)")
+        }
         let subject = FuzzSide(backend: try SimulatedKernel(profile: p, mutations: try mutation()), label: "sim")
         var mock = true
         var reference: FuzzSide?
@@ -112,7 +115,6 @@ struct FuzzCommand: ParsableCommand {
         let text = JSONValue.array(findings.map(\.caseJSON)).rendered() + "\n"
         for f in findings { print(f.caseJSON.rendered()) }
         do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try text.write(toFile: out + "/findings.json", atomically: true, encoding: .utf8)
         } catch {
             throw InputError("cannot write \(out)/findings.json: \(error.localizedDescription)")

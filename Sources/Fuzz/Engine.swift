@@ -62,6 +62,11 @@ package final class FuzzEngine {
         return (seq, run.finish(index: length - 1), run)
     }
 
+    /// The calls sequence `index` of `seed` makes (run, as they depend on what the backends answer).
+    package func generated(seed: UInt64, index: Int, maxLength: Int = 40) -> FuzzSequence {
+        sequence(seed: seed, index: index, maxLength: maxLength).0
+    }
+
     /// Runs fixed calls (a shortened sequence, a finding) the same way.
     func replay(_ seq: FuzzSequence) -> (Disagreement?, Lockstep) {
         let run = lockstep()

@@ -72,7 +72,8 @@ struct CaseWriter {
                 continue
             }
             let v = CompiledCall.load(c.bytes, at: f.offset, width: f.width)
-            if v != 0 { fields.append((f.name, number(v))) }
+            if f.kind == .fd && v == 0xffff_ffff { fields.append((f.name, .number("-1"))) }
+            else if v != 0 { fields.append((f.name, number(v))) }
         }
         if c.null { out.append(("null", .bool(true))) }
         if !fields.isEmpty { out.append(("fields", .object(fields))) }

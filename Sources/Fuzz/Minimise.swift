@@ -65,6 +65,11 @@ struct Minimiser {
         else { return nil }
         t.calls[c].patches.removeAll { $0.field == field }
         for i in f.offset..<f.offset + f.size { t.calls[c].bytes[i] = 0 }
+        // A descriptor field's "nothing" is -1: 0 is a real descriptor, and not the same one everywhere.
+        if f.kind == .fd {
+            if value == 0xffff_ffff && !patched { return nil }
+            CompiledCall.store(0xffff_ffff, into: &t.calls[c].bytes, at: f.offset, width: f.width)
+        }
         return t
     }
 

@@ -11,6 +11,9 @@ package enum FieldKind: Sendable, Hashable {
     case reserved(checked: Bool)
     /// An enum field: its constants (and the selftest one of the same family).
     case enumeration([UInt64])
+    /// The selftest command's `op`: the ops the fuzzer drives, or values no kernel defines
+    /// (`Explained.undescribedTestOps`, `Explained.unmodelledTestOps`).
+    case testOp([UInt64])
     /// An object id of one of these kinds.
     case objectId(Set<ObjectKind>)
     /// An input file descriptor.
@@ -97,8 +100,8 @@ package struct FuzzOp: Sendable {
     static func testKind(_ name: String, _ profile: Profile) -> FieldKind {
         switch name {
         case "op":
-            let ops = profile.enums.filter { $0.key.hasPrefix("IOMMU_TEST_OP_") }.values.map { UInt64($0) }
-            return .enumeration(ops.sorted())
+            let ops = profile.enums.filter { k, _ in k.hasPrefix("IOMMU_TEST_OP_") && !Explained.unmodelledOps.contains(k) }
+            return .testOp(ops.values.map { UInt64($0) }.sorted())
         case "id": return .objectId([.ioas, .hwptPaging])
         case let n where n.hasPrefix("out_"): return .outputId
         default: return .plain

@@ -41,6 +41,9 @@ struct Values {
         case .enumeration(let values):
             if valid, let v = rng.pick(values) { return .int(v) }
             return .int(rng.chance(50) ? (values.filter { $0 < 0x10000 }.max() ?? 0) &+ 1 : random(f.width, &rng))
+        case .testOp(let ops):
+            if valid, let v = rng.pick(ops) { return .int(v) }
+            return .int(rng.pick([0, 0x1000 + UInt64(rng.below(0x1000)), 0x8000_0000, 0xffff_ffff]) ?? 0)
         case .objectId(let kinds): return object(kinds, valid: valid, state, &rng)
         case .fd: return fd(valid: valid, state, &rng)
         case .pointer: return valid ? .symbol(.buffer(UserBytes(bytes: [], size: 64, offset: 0))) : pointer(&rng)
