@@ -44,8 +44,8 @@ enum OpenFile {
     case vfio(VfioFile)
     /// A /dev/kvm VM fd stand-in (tsm-v2's IOMMU_VIOMMU_KVM_FD needs one).
     case kvm
-    /// fault queue, veventq: anonymous inodes.
-    case anon
+    /// A fault queue's or vEVENTQ's descriptor: it holds a `users` reference on its object until closed.
+    case eventq(SimObject)
     /// dma-buf of `length` bytes exported from a BAR.
     case dmabuf(length: UInt64)
 }

@@ -25,6 +25,8 @@ struct HwInfoFields {
     let flags, reserved, devId, dataLen, dataUptr: FieldHandle
     let outDataType, outMaxPasidLog2, outCapabilities: FieldHandle
     let flagMask, typeSelftest, capDirtyTracking: UInt64
+    /// IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED where the version has it (7.2 reports it for the mock).
+    let capNoAts: UInt64
     /// IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type and the DEFAULT type it
     /// stands for, where the version has the flag (7.2; not 6.12).
     let input: (flag: UInt64, field: FieldHandle, typeDefault: UInt64)?
@@ -35,6 +37,7 @@ struct HwInfoFields {
         flagMask = try r.flagMask()
         typeSelftest = try r.constant("IOMMU_HW_INFO_TYPE_SELFTEST")
         capDirtyTracking = try r.constant("IOMMU_HW_CAP_DIRTY_TRACKING")
+        capNoAts = r.profile.enums["IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED"].map { UInt64(bitPattern: $0) } ?? 0
         input = try r.flagBit("IOMMU_HW_INFO_FLAG_INPUT_TYPE").map {
             ($0, try r("in_data_type"), try r.constant("IOMMU_HW_INFO_TYPE_DEFAULT"))
         }
@@ -169,7 +172,8 @@ extension SimulatedKernel {
         c[f.dataLen] = UInt64(info.count)
         c[f.outDataType] = f.typeSelftest
         c[f.outMaxPasidLog2] = dev.mockFlags & MockFlags.pasid != 0 ? Selftest.pasidWidth : 0
-        c[f.outCapabilities] = dev.mockFlags & MockFlags.noDirty != 0 ? 0 : f.capDirtyTracking
+        c[f.outCapabilities] = (dev.mockFlags & MockFlags.noDirty != 0 ? 0 : f.capDirtyTracking)
+            | (dev.pci == nil ? f.capNoAts : 0)
         return .ok()
     }
 
@@ -177,7 +181,7 @@ extension SimulatedKernel {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         // __reserved is deliberately not checked (contract §5.3).
         guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
-        if !h.dirtyCapable { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops (iopt_set_dirty_tracking)
         h.dirtyEnabled = c[f.flags] & f.enable != 0
         return .ok(respond: .none)
     }
@@ -189,7 +193,7 @@ extension SimulatedKernel {
         let iova = c[f.iova], length = c[f.length], ps = c[f.pageSize]
         if iova.addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
         if ps == 0 || iova % ps != 0 || length % ps != 0 { return .fail(.EINVAL) }
-        if !h.dirtyCapable { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops (iommu_read_and_clear_dirty)
         // The bitmap must lie in user memory; checked before a copy is made (length / page_size may be huge).
         let bytes = ((length / ps) + 7) / 8
         guard bytes == 0 || mem.owns(c[f.data], bytes) else { return .fail(.EFAULT) }
@@ -211,15 +215,15 @@ extension SimulatedKernel {
     }
 
     func invalidate(_ f: InvalidateFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
-        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
-        let num = c.u32(f.entryNum), elen = c.u32(f.entryLen), uptr = c[f.dataUptr]
-        let tooMuch = elen == 0 || elen > InvalidateLimits.maxEntryLen || num > InvalidateLimits.maxEntries
-        if num != 0 && (uptr == 0 || tooMuch) { return .fail(.EINVAL) }
-        // From here on entry_num (entries handled) is written back even on error.
+        // entry_num (entries handled) is written back even on error (`goto out`; seen on 7.2 by the fuzzer).
         func out(_ done: UInt32, _ e: Errno?) -> HandlerResult {
             c[f.entryNum] = UInt64(done)
             return .init(value: e == nil ? 0 : -1, errno: e, respond: .fields([f.entryNum]))
         }
+        if c[f.reserved] != 0 && !skipReserved { return out(0, .EOPNOTSUPP) }
+        let num = c.u32(f.entryNum), elen = c.u32(f.entryLen), uptr = c[f.dataUptr]
+        let tooMuch = elen == 0 || elen > InvalidateLimits.maxEntryLen || num > InvalidateLimits.maxEntries
+        if num != 0 && (uptr == 0 || tooMuch) { return out(0, .EINVAL) }
         // The id is looked up even for an empty array (seen on a 7.2 kernel).
         guard let o = ctx.objects[c.u32(f.hwptId)] else { return out(0, .ENOENT) }
         let named = o.kind == .hwptNested || (o.kind == .viommu && f.target.names("viommu"))
@@ -255,7 +259,8 @@ extension SimulatedKernel {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
         let o = newObject(ctx) { SimObject(id: $0, kind: .fault) }
         c[f.outFaultId] = UInt64(o.id)
-        c[f.outFaultFd] = UInt64(install(.anon))
+        o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
+        c[f.outFaultFd] = UInt64(install(.eventq(o)))
         return .ok()
     }
 }

@@ -47,6 +47,7 @@ extension SimulatedKernel {
     func violations(_ c: IommufdContext) -> [String] {
         var out: [String] = []
         var holders: [UInt32: Int] = [:]
+        for case .eventq(let q) in files.values where c.objects[q.id] === q { holders[q.id, default: 0] += 1 }
         var attached: [UInt32: Int] = [:]
         var count = 0
         for o in c.objects.values {

@@ -16,10 +16,12 @@ struct MapFlags {
     let fixedIova: UInt64
     /// READABLE | WRITEABLE: a mapping needs at least one.
     let access: UInt64
+    let writeable: UInt64
     init(_ r: FieldResolver) throws {
         mask = try r.flagMask()
         fixedIova = try r.constant("IOMMU_IOAS_MAP_FIXED_IOVA")
-        access = try r.constant("IOMMU_IOAS_MAP_READABLE") | r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+        writeable = try r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+        access = try r.constant("IOMMU_IOAS_MAP_READABLE") | writeable
     }
 }
 
@@ -54,10 +56,13 @@ struct MapFields {
     let reserved: FieldHandle?
     /// MAP_FILE's file: its fd and the offset in it.
     let file: (fd: FieldHandle, start: FieldHandle)?
+    /// IOAS_MAP's user address (the allocated IOVA keeps its alignment).
+    let userVa: FieldHandle?
     init(_ r: FieldResolver, file isFile: Bool) throws {
         flags = try r("flags"); ioasId = try r("ioas_id"); iova = try r("iova"); length = try r("length")
         bits = try MapFlags(r)
         reserved = try r.field("__reserved", if: !isFile)
+        userVa = try r.field("user_va", if: !isFile)
         file = isFile ? (try r("fd"), try r("start")) : nil
     }
 }
@@ -129,6 +134,11 @@ extension SimulatedKernel {
         return (0, ULONG_MAX)
     }
 
+    /// A HWPT (domain) is attached to the IOAS: its IOVA alignment is a page, not 1.
+    func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool {
+        ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
+    }
+
     func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let ap = aperture(ctx, ioas)
         if ioas.allowed.isEmpty { return [ap] }
@@ -164,7 +174,7 @@ extension SimulatedKernel {
         let r = ranges(ctx, ioas)
         let room = Int(c.u32(f.numIovas))
         c[f.numIovas] = UInt64(r.count)
-        if let a = f.outAlignment { c[a] = PAGE }
+        if let a = f.outAlignment { c[a] = hasDomain(ctx, ioas) ? PAGE : 1 }  // iopt->iova_alignment
         if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
         var out: [UInt8] = []
         for x in r { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
@@ -174,7 +184,7 @@ extension SimulatedKernel {
 
     /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
     func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
-               length: UInt64) -> Result<UInt64, SimErr> {
+               length: UInt64, addr: UInt64 = 0) -> Result<UInt64, SimErr> {
         let rs = ranges(ctx, ioas)
         func free(_ s: UInt64, _ l: UInt64) -> Bool {
             !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
@@ -182,8 +192,7 @@ extension SimulatedKernel {
         if fixed {
             // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
             // then the domains' smallest page; modelled as PAGE.
-            let hasDomain = ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
-            if hasDomain && iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
+            if hasDomain(ctx, ioas) && iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
             // Outside the usable ranges is a reserved region.
@@ -191,23 +200,36 @@ extension SimulatedKernel {
             if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
             return .success(iova)
         }
+        // iopt_alloc_iova: aligned to the length's power of two (or the address's
+        // alignment if smaller), the address's page offset kept, never below PAGE.
+        if length >= ULONG_MAX / 2 { return .failure(SimErr(.EOVERFLOW)) }
+        var align = UInt64(1) << UInt64(64 - (length - 1).leadingZeroBitCount)
+        if length == 1 { align = 1 }
+        if addr != 0 { align = min(align, 1 << UInt64(addr.trailingZeroBitCount)) }
+        if hasDomain(ctx, ioas) && align < PAGE { return .failure(SimErr(.EINVAL)) }
         for r in rs {
-            var s = (r.0 + PAGE - 1) / PAGE * PAGE
-            if s < r.0 { continue }
-            while true {
+            let lo = max(r.0, PAGE), hi = min(r.1, ULONG_MAX - PAGE)
+            var s = lo
+            while s <= hi {
+                let (up, over) = s.addingReportingOverflow(align - 1)
+                if over { break }
+                s = up & ~(align - 1) | addr % PAGE
                 let (last, o) = s.addingReportingOverflow(length - 1)
-                if o || last > r.1 { break }
-                if let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last }) {
-                    let next = hit.iova &+ hit.length
-                    let aligned = (next &+ PAGE &- 1) / PAGE * PAGE
-                    if next == 0 || aligned <= s { break }
-                    s = aligned
-                    continue
-                }
-                return .success(s)
+                if o || last > hi { break }
+                guard let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last })
+                else { return .success(s) }
+                let next = hit.iova &+ hit.length
+                if next == 0 || next <= s { break }
+                s = next
             }
         }
         return .failure(SimErr(.ENOSPC))
+    }
+
+    /// A descriptor whose pages IOAS_MAP_FILE can pin: fds 0-2 (files), a dma-buf.
+    static func pinnable(_ f: OpenFile) -> Bool {
+        if case .dmabuf = f { return true }
+        return false
     }
 
     /// A file of IOAS_MAP_FILE: fds 0-2 and fds this kernel handed out are
@@ -229,12 +251,17 @@ extension SimulatedKernel {
             if case .dmabuf(let l)? = files[fd] { size = l } else { size = SimulatedKernel.mapFileSize }
             let (end, o) = c[file.start].addingReportingOverflow(length)
             if o || end > size { return .fail(.EINVAL) }
+            // With a domain the pages are pinned now: only a memfd (or dma-buf) pins; our own
+            // queue, iommufd and device descriptors do not (EINVAL, seen on 7.2 by the fuzzer).
+            if hasDomain(ctx, ioas), let file = files[fd], !SimulatedKernel.pinnable(file) { return .fail(.EINVAL) }
         }
         if length == 0 { return .fail(.EINVAL) }
-        switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length) {
+        let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
+        switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil))
+            ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
+                                         writable: flags & f.bits.writeable != 0))
             c[f.iova] = at
             return .ok()
         }
@@ -302,12 +329,15 @@ extension SimulatedKernel {
         let end = src &+ length
         let areas = sIoas.mappings.sorted { $0.iova < $1.iova }.filter { $0.iova >= src && $0.iova < end }
         for a in areas where a.iova == cursor { cursor = a.iova &+ a.length }
-        if length == 0 || cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
+        if length == 0 { return .fail(.EINVAL) }  // iopt_get_pages
+        if cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
+        if flags & f.bits.writeable != 0 && !areas.allSatisfy(\.writable) { return .fail(.EPERM) }
         switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file)))
+            dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
+                                          writable: flags & f.bits.writeable != 0))
             c[f.dstIova] = at
             return .ok()
         }

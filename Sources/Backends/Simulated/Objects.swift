@@ -6,7 +6,13 @@ enum ObjKind: Sendable {
     case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue
 }
 
-struct Mapping { var iova: UInt64; var length: UInt64; var file: Bool }
+struct Mapping {
+    var iova: UInt64
+    var length: UInt64
+    var file: Bool
+    /// Mapped WRITEABLE: its pages are pinned writable, so a copy may map them writable (else EPERM).
+    var writable = true
+}
 
 /// One iommufd object: what every kind has. The state of a kind lives in its
 /// subclass below; selftest objects and fault queues have none of their own.

@@ -53,16 +53,27 @@ extension SimulatedKernel {
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
         guard let pt = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         guard pt.kind == .ioas || pt.kind == .hwptPaging else { return .fail(.EINVAL) }
+        // A new auto domain reserves all but the mock's aperture: an IOAS mapping outside it is EADDRINUSE.
+        let reuse = ctx.objects.values.first { o in
+            (o as? HwptObject)?.isAutoDomain(of: pt.id) == true && !ctx.objects.values.contains {
+                ($0 as? DeviceObject)?.attachedHwpt == o.id && ($0 as? DeviceObject)?.pci != nil
+            }
+        } as? HwptObject
+        if let ioas = pt as? IoasObject, reuse == nil,
+           ioas.mappings.contains(where: { $0.iova < MockAperture.start
+                                               || $0.iova &+ $0.length &- 1 > MockAperture.last }) {
+            return .fail(.EADDRINUSE)
+        }
         let st = newObject(ctx) { SimObject(id: $0, kind: .selftest) }
         let dev = newObject(ctx) { DeviceObject(id: $0, pci: nil, mockFlags: devFlags) }
         hold(st, dev)
         let hwpt: HwptObject
-        if let paging = pt as? HwptObject {
-            hwpt = paging
+        if let paging = pt as? HwptObject ?? reuse {
+            hwpt = paging  // an IOAS's auto domain is shared (iommufd_device_auto_get_domain)
         } else {
             hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             hwpt.auto = true
-            hwpt.dirtyCapable = devFlags & MockFlags.noDirty == 0
+            hwpt.dirtyCapable = false  // allocated without IOMMU_HWPT_ALLOC_DIRTY_TRACKING: no dirty_ops
             hold(hwpt, pt)
         }
         attach(ctx, dev, hwpt)

@@ -99,6 +99,7 @@ package final class SimulatedKernel: Backend {
             // Closing disables the device: MSE off, power state back to D0 for the next open.
             v.device.memoryEnabled = true
             v.device.d3hot = false
+        case .eventq(let o): o.users -= 1
         default: break
         }
         return .ok()

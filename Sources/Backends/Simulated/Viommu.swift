@@ -117,7 +117,8 @@ extension SimulatedKernel {
         hold(o, vi)
         vi.veventqTypes.insert(type)
         c[f.outVeventqId] = UInt64(o.id)
-        c[f.outVeventqFd] = UInt64(install(.anon))
+        o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
+        c[f.outVeventqFd] = UInt64(install(.eventq(o)))
         return .ok()
     }
 
