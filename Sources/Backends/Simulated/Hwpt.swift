@@ -129,6 +129,7 @@ extension SimulatedKernel {
         if pt.kind == .ioas {
             if dt != f.dataNone { return .fail(.EOPNOTSUPP) }
             if flags & f.dirtyTracking != 0 && dev.mockFlags & MockFlags.noDirty != 0 { return .fail(.EOPNOTSUPP) }
+            if dev.pci == nil, let ioas = pt as? IoasObject, let e = addMockDomain(ctx, ioas) { return .fail(e) }
             o = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             o.nestParent = flags & f.nestParent != 0
             o.dirtyCapable = flags & f.dirtyTracking != 0

@@ -134,10 +134,8 @@ extension SimulatedKernel {
         return (0, ULONG_MAX)
     }
 
-    /// A HWPT (domain) is attached to the IOAS: its IOVA alignment is a page, not 1.
-    func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool {
-        ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
-    }
+    /// A paging domain maps the IOAS: its pages are pinned as they are mapped.
+    func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool { !domains(ctx, ioas).isEmpty }
 
     func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let ap = aperture(ctx, ioas)
@@ -162,8 +160,10 @@ extension SimulatedKernel {
                 list.append((s, l))
             }
         }
-        // Only reserved ranges conflict (EADDRINUSE, none modelled here);
+        // Only reserved ranges conflict (EADDRINUSE: outside an attached mock's aperture);
         // existing mappings outside the new set stay, as in iopt_set_allow_iova.
+        let ap = aperture(ctx, ioas)
+        if list.contains(where: { $0.0 < ap.0 || $0.1 > ap.1 }) { return .fail(.EADDRINUSE) }
         ioas.allowed = list
         return .ok(respond: .none)
     }
@@ -174,7 +174,7 @@ extension SimulatedKernel {
         let r = ranges(ctx, ioas)
         let room = Int(c.u32(f.numIovas))
         c[f.numIovas] = UInt64(r.count)
-        if let a = f.outAlignment { c[a] = hasDomain(ctx, ioas) ? PAGE : 1 }  // iopt->iova_alignment
+        if let a = f.outAlignment { c[a] = ioasAlignment(ctx, ioas) }
         if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
         var out: [UInt8] = []
         for x in r { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
@@ -192,7 +192,7 @@ extension SimulatedKernel {
         if fixed {
             // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
             // then the domains' smallest page; modelled as PAGE.
-            if hasDomain(ctx, ioas) && iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
+            if iova % ioasAlignment(ctx, ioas) != 0 { return .failure(SimErr(.EINVAL)) }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
             // Outside the usable ranges is a reserved region.
@@ -206,7 +206,7 @@ extension SimulatedKernel {
         var align = UInt64(1) << UInt64(64 - (length - 1).leadingZeroBitCount)
         if length == 1 { align = 1 }
         if addr != 0 { align = min(align, 1 << UInt64(addr.trailingZeroBitCount)) }
-        if hasDomain(ctx, ioas) && align < PAGE { return .failure(SimErr(.EINVAL)) }
+        if align < ioasAlignment(ctx, ioas) { return .failure(SimErr(.EINVAL)) }
         for r in rs {
             let lo = max(r.0, PAGE), hi = min(r.1, ULONG_MAX - PAGE)
             var s = lo
@@ -236,7 +236,7 @@ extension SimulatedKernel {
     /// files of 1 GiB, a dma-buf has its export length (documentedChoices["map_file.fds"]).
     static let mapFileSize: UInt64 = 1 << 30
 
-    func ioasMap(_ f: MapFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+    func ioasMap(_ f: MapFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         let flags = c[f.flags]
         if flags & ~f.bits.mask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         if let r = f.reserved, c[r] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
@@ -244,16 +244,20 @@ extension SimulatedKernel {
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        var unpinnable = false
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
             guard fd >= 0 && fd <= 2 || files[fd] != nil else { return .fail(.EBADF) }
             let size: UInt64
             if case .dmabuf(let l)? = files[fd] { size = l } else { size = SimulatedKernel.mapFileSize }
             let (end, o) = c[file.start].addingReportingOverflow(length)
-            if o || end > size { return .fail(.EINVAL) }
-            // With a domain the pages are pinned now: only a memfd (or dma-buf) pins; our own
-            // queue, iommufd and device descriptors do not (EINVAL, seen on 7.2 by the fuzzer).
-            if hasDomain(ctx, ioas), let file = files[fd], !SimulatedKernel.pinnable(file) { return .fail(.EINVAL) }
+            if o { return .fail(.EINVAL) }
+            unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
+            // Pages are pinned when mapped only with a domain: then the file must hold them and pin
+            // (our own queue, iommufd and device descriptors do not); without one anything goes.
+            if hasDomain(ctx, ioas) && (end > size || unpinnable) { return .fail(.EINVAL) }
+        } else if hasDomain(ctx, ioas), let va = f.userVa, !mem.owns(c[va], length) {
+            return .fail(.EFAULT)  // pinning the user pages now
         }
         if length == 0 { return .fail(.EINVAL) }
         let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
@@ -261,7 +265,8 @@ extension SimulatedKernel {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
-                                         writable: flags & f.bits.writeable != 0))
+                                         writable: flags & f.bits.writeable != 0, addr: addr,
+                                         unpinnable: unpinnable))
             c[f.iova] = at
             return .ok()
         }
@@ -332,12 +337,15 @@ extension SimulatedKernel {
         if length == 0 { return .fail(.EINVAL) }  // iopt_get_pages
         if cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
+        // The pages are the source's: pinned writable only if the first map was WRITEABLE.
         if flags & f.bits.writeable != 0 && !areas.allSatisfy(\.writable) { return .fail(.EPERM) }
-        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length) {
+        let addr = areas.first.map { $0.addr &+ (src &- $0.iova) } ?? 0
+        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
             dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
-                                          writable: flags & f.bits.writeable != 0))
+                                          writable: areas.allSatisfy(\.writable), addr: addr,
+                                          unpinnable: areas.contains(where: \.unpinnable)))
             c[f.dstIova] = at
             return .ok()
         }
@@ -364,6 +372,8 @@ extension SimulatedKernel {
             if op == f.opGet { c[f.val64] = ioas.hugePages; return ok }
             if op == f.opSet {
                 if val > 1 { return .fail(.EINVAL) }
+                // Large pages off raises the alignment to a page (iopt_calculate_iova_alignment).
+                if val == 0 && !areasAligned(ioas, PAGE) { return .fail(.EADDRINUSE) }
                 ioas.hugePages = val
                 return ok
             }

@@ -12,6 +12,10 @@ struct Mapping {
     var file: Bool
     /// Mapped WRITEABLE: its pages are pinned writable, so a copy may map them writable (else EPERM).
     var writable = true
+    /// The user address (or file offset) of its first byte: a copy's allocated IOVA keeps its alignment.
+    var addr: UInt64 = 0
+    /// A file no domain can pin (a queue, iommufd or device descriptor): adding a domain is EINVAL.
+    var unpinnable = false
 }
 
 /// One iommufd object: what every kind has. The state of a kind lives in its

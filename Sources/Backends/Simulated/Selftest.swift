@@ -53,17 +53,13 @@ extension SimulatedKernel {
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
         guard let pt = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         guard pt.kind == .ioas || pt.kind == .hwptPaging else { return .fail(.EINVAL) }
-        // A new auto domain reserves all but the mock's aperture: an IOAS mapping outside it is EADDRINUSE.
+        // A new auto domain is added to the IOAS (Domains.swift); an existing one is shared.
         let reuse = ctx.objects.values.first { o in
             (o as? HwptObject)?.isAutoDomain(of: pt.id) == true && !ctx.objects.values.contains {
                 ($0 as? DeviceObject)?.attachedHwpt == o.id && ($0 as? DeviceObject)?.pci != nil
             }
         } as? HwptObject
-        if let ioas = pt as? IoasObject, reuse == nil,
-           ioas.mappings.contains(where: { $0.iova < MockAperture.start
-                                               || $0.iova &+ $0.length &- 1 > MockAperture.last }) {
-            return .fail(.EADDRINUSE)
-        }
+        if let ioas = pt as? IoasObject, reuse == nil, let e = addMockDomain(ctx, ioas) { return .fail(e) }
         let st = newObject(ctx) { SimObject(id: $0, kind: .selftest) }
         let dev = newObject(ctx) { DeviceObject(id: $0, pci: nil, mockFlags: devFlags) }
         hold(st, dev)

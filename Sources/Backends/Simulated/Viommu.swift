@@ -136,15 +136,16 @@ extension SimulatedKernel {
         // length, rounded up, must not wrap (ERANGE, before any pinning).
         let (span, wrapped) = (base & (Fixed.page - 1)).addingReportingOverflow(length)
         if wrapped || span.addingReportingOverflow(Fixed.page - 1).overflow { return .fail(.ERANGE) }
-        let index = c.u32(f.index)
-        if index >= Selftest.hwQueues { return .fail(.EINVAL) }
-        if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
-        // The queue memory must be mapped in the nest parent's IOAS.
+        // The queue memory must be mapped in the nest parent's IOAS: pinned before the
+        // driver sees the index (iommufd_hw_queue_alloc_phys, then hw_queue_init_phys).
         let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
         let last = base &+ (length - 1)
         guard let m = ioas?.mappings, m.contains(where: { base >= $0.iova && last <= $0.iova &+ $0.length &- 1 }) else {
             return .fail(.ENOENT)
         }
+        let index = c.u32(f.index)
+        if index >= Selftest.hwQueues { return .fail(.EINVAL) }
+        if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
         let o = newObject(ctx) { HwQueueObject(id: $0, viommuId: vi.id, index: index) }
         hold(o, vi)
         vi.hwQueues.insert(index)

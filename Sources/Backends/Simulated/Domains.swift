@@ -1,0 +1,48 @@
+import Cases
+
+/// What a paging domain (a paging HWPT) does to its IOAS, as io_pagetable.c has it: the IOVA
+/// alignment (iopt->iova_alignment) and, when one is added (iopt_table_add_domain), the mock's
+/// aperture reserving the rest, the alignment of every area and the pinning of every area's pages.
+/// Each rule here was a disagreement `uapi-conform fuzz` found against the 7.2 kernel.
+extension SimulatedKernel {
+    /// The mock domain's page (selftest.c MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2).
+    static let mockPage: UInt64 = PAGE / 2
+
+    /// The paging domains of `ioas` (nested HWPTs are not in iopt->domains).
+    func domains(_ ctx: IommufdContext, _ ioas: IoasObject) -> [HwptObject] {
+        ctx.objects.values.compactMap { $0 as? HwptObject }.filter { $0.kind == .hwptPaging && $0.ioasId == ioas.id }
+    }
+
+    /// A domain is a device's IOMMU's: a PCI device's (a page) unless only mock devices use it.
+    func domainPage(_ ctx: IommufdContext, _ h: HwptObject) -> UInt64 {
+        let pci = ctx.objects.values.contains { o in
+            guard let d = o as? DeviceObject else { return false }
+            return d.attachedHwpt == h.id && d.pci != nil
+        }
+        return pci ? PAGE : SimulatedKernel.mockPage
+    }
+
+    /// iopt->iova_alignment: 1 without a domain, else the largest domain page; a page at least
+    /// with large pages off (IOMMU_OPTION_HUGE_PAGES 0).
+    func ioasAlignment(_ ctx: IommufdContext, _ ioas: IoasObject) -> UInt64 {
+        domains(ctx, ioas).reduce(ioas.hugePages == 0 ? PAGE : 1) { max($0, domainPage(ctx, $1)) }
+    }
+
+    /// Whether every area of `ioas` is aligned to `align` (iopt_check_iova_alignment; else EADDRINUSE).
+    func areasAligned(_ ioas: IoasObject, _ align: UInt64) -> Bool {
+        !ioas.mappings.contains { $0.iova % align != 0 || $0.length % align != 0 }
+    }
+
+    /// iopt_table_add_domain for a new mock domain on `ioas`: the rest of the IOVA space outside
+    /// the aperture is reserved (EADDRINUSE when an area or an allowed range lies there), the
+    /// areas must suit the new alignment (EADDRINUSE) and their pages are pinned (EINVAL for a
+    /// file that cannot be).
+    func addMockDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Errno? {
+        func outside(_ s: UInt64, _ last: UInt64) -> Bool { s < MockAperture.start || last > MockAperture.last }
+        if ioas.mappings.contains(where: { outside($0.iova, $0.iova &+ $0.length &- 1) }) { return .EADDRINUSE }
+        if ioas.allowed.contains(where: { outside($0.0, $0.1) }) { return .EADDRINUSE }
+        if !areasAligned(ioas, max(ioasAlignment(ctx, ioas), SimulatedKernel.mockPage)) { return .EADDRINUSE }
+        if ioas.mappings.contains(where: \.unpinnable) { return .EINVAL }
+        return nil
+    }
+}
