@@ -36,13 +36,15 @@ extension SimulatedKernel {
     /// iopt_table_add_domain for a new mock domain on `ioas`: the rest of the IOVA space outside
     /// the aperture is reserved (EADDRINUSE when an area or an allowed range lies there), the
     /// areas must suit the new alignment (EADDRINUSE) and their pages are pinned (EINVAL for a
-    /// file that cannot be).
+    /// file that cannot be, EFAULT for user memory that is not there).
     func addMockDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Errno? {
         func outside(_ s: UInt64, _ last: UInt64) -> Bool { s < MockAperture.start || last > MockAperture.last }
         if ioas.mappings.contains(where: { outside($0.iova, $0.iova &+ $0.length &- 1) }) { return .EADDRINUSE }
         if ioas.allowed.contains(where: { outside($0.0, $0.1) }) { return .EADDRINUSE }
         if !areasAligned(ioas, max(ioasAlignment(ctx, ioas), SimulatedKernel.mockPage)) { return .EADDRINUSE }
-        if ioas.mappings.contains(where: \.unpinnable) { return .EINVAL }
+        for m in ioas.mappings.sorted(by: { $0.iova < $1.iova }) where m.unpinnable || !m.userMapped {
+            return m.unpinnable ? .EINVAL : .EFAULT  // iopt_fill_domain, area by area
+        }
         return nil
     }
 }

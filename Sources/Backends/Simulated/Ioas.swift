@@ -112,6 +112,7 @@ extension SimulatedKernel {
     func destroy(_ f: DestroyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         guard let o = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         if o.users > 0 && !mutations.contains(.destroyIgnoresUsers) { return .fail(.EBUSY) }
+        if o.id == ctx.vfioCompatIoas { ctx.vfioCompatIoas = 0 }  // the compat IOAS is gone with it
         remove(ctx, o)
         return .ok(respond: .none)
     }
@@ -123,13 +124,12 @@ extension SimulatedKernel {
         return .ok()
     }
 
-    /// The usable IOVA ranges of an IOAS: its allowed list, else the aperture
-    /// (the mock aperture once a selftest device is attached through it).
     /// What the IOAS's reserved ranges leave usable: all of it, or the mock's
-    /// aperture once a mock device is attached.
+    /// aperture once a mock domain maps it.
     func aperture(_ ctx: IommufdContext, _ ioas: IoasObject) -> (UInt64, UInt64) {
-        for case let d as DeviceObject in ctx.objects.values where d.pci == nil && d.attachedHwpt != 0 {
-            if ctx.hwpt(d.attachedHwpt)?.ioasId == ioas.id { return (MockAperture.start, MockAperture.last) }
+        // Any mock domain of the IOAS reserves the rest, attached or not (iopt_table_add_domain).
+        for h in domains(ctx, ioas) where domainPage(ctx, h) == SimulatedKernel.mockPage {
+            return (MockAperture.start, MockAperture.last)
         }
         return (0, ULONG_MAX)
     }
@@ -140,10 +140,20 @@ extension SimulatedKernel {
     func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let ap = aperture(ctx, ioas)
         if ioas.allowed.isEmpty { return [ap] }
-        return ioas.allowed.compactMap { r in
+        let clipped: [(UInt64, UInt64)] = ioas.allowed.sorted { $0.0 < $1.0 }.compactMap { r in
             let s = max(r.0, ap.0), l = min(r.1, ap.1)
             return s <= l ? (s, l) : nil
         }
+        // Adjacent allowed ranges are one span (interval_tree_for_each_span).
+        var out: [(UInt64, UInt64)] = []
+        for r in clipped {
+            if let last = out.last, last.1 != ULONG_MAX, last.1 + 1 == r.0 {
+                out[out.count - 1].1 = r.1
+            } else {
+                out.append(r)
+            }
+        }
+        return out
     }
 
     func allowIovas(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -151,14 +161,13 @@ extension SimulatedKernel {
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         let n = Int(c.u32(f.numIovas))
         var list: [(UInt64, UInt64)] = []
-        if n > 0 {
-            guard let raw = mem.read(c[f.allowedIovas], n * 16) else { return .fail(.EFAULT) }
-            for i in 0..<n {
-                let s = StructCodec.load(raw, i * 16, 8), l = StructCodec.load(raw, i * 16 + 8, 8)
-                if s >= l { return .fail(.EINVAL) }
-                if list.contains(where: { s <= $0.1 && $0.0 <= l }) { return .fail(.EINVAL) }
-                list.append((s, l))
-            }
+        // One range at a time, each checked as it is read (a bad one stops before the rest is read).
+        for i in 0..<n {
+            guard let raw = mem.read(c[f.allowedIovas] &+ UInt64(i * 16), 16) else { return .fail(.EFAULT) }
+            let s = StructCodec.load(raw, 0, 8), l = StructCodec.load(raw, 8, 8)
+            if s >= l { return .fail(.EINVAL) }
+            if list.contains(where: { s <= $0.1 && $0.0 <= l }) { return .fail(.EINVAL) }
+            list.append((s, l))
         }
         // Only reserved ranges conflict (EADDRINUSE: outside an attached mock's aperture);
         // existing mappings outside the new set stay, as in iopt_set_allow_iova.
@@ -244,7 +253,7 @@ extension SimulatedKernel {
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
-        var unpinnable = false
+        var unpinnable = false, tooBig = false
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
             guard fd >= 0 && fd <= 2 || files[fd] != nil else { return .fail(.EBADF) }
@@ -253,20 +262,21 @@ extension SimulatedKernel {
             let (end, o) = c[file.start].addingReportingOverflow(length)
             if o { return .fail(.EINVAL) }
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
-            // Pages are pinned when mapped only with a domain: then the file must hold them and pin
-            // (our own queue, iommufd and device descriptors do not); without one anything goes.
-            if hasDomain(ctx, ioas) && (end > size || unpinnable) { return .fail(.EINVAL) }
-        } else if hasDomain(ctx, ioas), let va = f.userVa, !mem.owns(c[va], length) {
-            return .fail(.EFAULT)  // pinning the user pages now
+            tooBig = end > size
         }
         if length == 0 { return .fail(.EINVAL) }
         let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
         switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
+            let userMapped = f.userVa.map { mem.owns(c[$0], length) } ?? true
+            // Pages are pinned when mapped only with a domain, after the IOVA is found: the file
+            // must hold them and pin (our queue, iommufd and device fds do not), the user range be there.
+            if hasDomain(ctx, ioas) && (tooBig || unpinnable) { return .fail(.EINVAL) }
+            if hasDomain(ctx, ioas) && !userMapped { return .fail(.EFAULT) }
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
                                          writable: flags & f.bits.writeable != 0, addr: addr,
-                                         unpinnable: unpinnable))
+                                         unpinnable: unpinnable, userMapped: userMapped))
             c[f.iova] = at
             return .ok()
         }
@@ -345,7 +355,8 @@ extension SimulatedKernel {
         case .success(let at):
             dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
                                           writable: areas.allSatisfy(\.writable), addr: addr,
-                                          unpinnable: areas.contains(where: \.unpinnable)))
+                                          unpinnable: areas.contains(where: \.unpinnable),
+                                          userMapped: areas.allSatisfy(\.userMapped)))
             c[f.dstIova] = at
             return .ok()
         }

@@ -16,6 +16,8 @@ struct Mapping {
     var addr: UInt64 = 0
     /// A file no domain can pin (a queue, iommufd or device descriptor): adding a domain is EINVAL.
     var unpinnable = false
+    /// Its user range is mapped memory (NULL or unmapped pins as EFAULT once a domain is added).
+    var userMapped = true
 }
 
 /// One iommufd object: what every kind has. The state of a kind lives in its

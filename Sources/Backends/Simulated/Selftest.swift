@@ -21,6 +21,8 @@ enum Selftest {
     static let cacheIdMax: UInt64 = 3
     /// Largest vIOMMU driver data the mock reads (struct iommu_viommu_selftest and room to grow).
     static let viommuDataMax: UInt64 = 24
+    /// The least of it the mock takes: offsetofend(struct iommu_viommu_selftest, out_data).
+    static let viommuDataMin: UInt64 = 8
     /// The mock's hardware queues per vIOMMU.
     static let hwQueues: UInt32 = 2
 }

@@ -71,8 +71,8 @@ extension SimulatedKernel {
         if !hwpt.nestParent { return .fail(.EINVAL) }
         let dl = c[f.dataLen]
         if dl != 0 {
-            if c[f.dataUptr] == 0 { return .fail(.EFAULT) }
-            if dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
+            // iommu_copy_struct_from_user: the length (offsetofend out_data ... sizeof) before the copy.
+            if dl < Selftest.viommuDataMin || dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
             if mem.read(c[f.dataUptr], Int(dl)) == nil { return .fail(.EFAULT) }
         }
         // documentedChoices["kvm.source"]: the device node's KVM, or (v2) the fd's.
