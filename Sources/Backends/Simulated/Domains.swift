@@ -30,7 +30,7 @@ extension SimulatedKernel {
 
     /// Whether every area of `ioas` is aligned to `align` (iopt_check_iova_alignment; else EADDRINUSE).
     func areasAligned(_ ioas: IoasObject, _ align: UInt64) -> Bool {
-        !ioas.mappings.contains { $0.iova % align != 0 || $0.length % align != 0 }
+        !ioas.mappings.contains { $0.iova % align != 0 || $0.length % align != 0 || $0.addr % PAGE % align != 0 }
     }
 
     /// iopt_table_add_domain for a new mock domain on `ioas`: the rest of the IOVA space outside

@@ -163,12 +163,14 @@ extension SimulatedKernel {
         let info = Selftest.hwInfo
         let len = Int(c.u32(f.dataLen))
         if len > 0 {
-            // Checked before the copy is built: data_len may be anything up to 4 GiB.
-            guard mem.owns(c[f.dataUptr], UInt64(len)) else { return .fail(.EFAULT) }
-            var out = [UInt8](repeating: 0, count: len)
-            let n = min(len, info.count)
-            out.replaceSubrange(0..<n, with: info[0..<n])
-            if !mem.write(c[f.dataUptr], out) { return .fail(.EFAULT) }
+            // copy_to_user of the driver's data, then clear_user of the rest: each may fault (EFAULT),
+            // the first having written its bytes.
+            let n = min(len, info.count), uptr = c[f.dataUptr]
+            if !mem.write(uptr, Array(info[0..<n])) { return .fail(.EFAULT) }
+            if len > n {
+                guard mem.owns(uptr &+ UInt64(n), UInt64(len - n)) else { return .fail(.EFAULT) }
+                if !mem.write(uptr &+ UInt64(n), [UInt8](repeating: 0, count: len - n)) { return .fail(.EFAULT) }
+            }
         }
         c[f.dataLen] = UInt64(info.count)
         c[f.outDataType] = f.typeSelftest

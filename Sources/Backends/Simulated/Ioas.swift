@@ -180,7 +180,8 @@ extension SimulatedKernel {
     func iovaRanges(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
-        let r = ranges(ctx, ioas)
+        // The holes of the reserved ranges: the allowed list only steers allocation (iommufd_ioas_iova_ranges).
+        let r = [aperture(ctx, ioas)]
         let room = Int(c.u32(f.numIovas))
         c[f.numIovas] = UInt64(r.count)
         if let a = f.outAlignment { c[a] = ioasAlignment(ctx, ioas) }
@@ -201,18 +202,22 @@ extension SimulatedKernel {
         if fixed {
             // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
             // then the domains' smallest page; modelled as PAGE.
-            if iova % ioasAlignment(ctx, ioas) != 0 { return .failure(SimErr(.EINVAL)) }
+            let alignment = ioasAlignment(ctx, ioas)
+            // iopt_check_iova, then iopt_alloc_area: the IOVA and the page offset follow the alignment.
+            if iova % alignment != 0 || addr % PAGE % alignment != 0 { return .failure(SimErr(.EINVAL)) }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
-            // Outside the usable ranges is a reserved region.
-            if !rs.contains(where: { iova >= $0.0 && last <= $0.1 }) { return .failure(SimErr(.EINVAL)) }
+            // A reserved region (outside the aperture) is EINVAL; the allowed list does not apply to a fixed IOVA.
+            let ap = aperture(ctx, ioas)
+            if iova < ap.0 || last > ap.1 { return .failure(SimErr(.EINVAL)) }
             if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
             return .success(iova)
         }
         // iopt_alloc_iova: aligned to the length's power of two (or the address's
         // alignment if smaller), the address's page offset kept, never below PAGE.
         if length >= ULONG_MAX / 2 { return .failure(SimErr(.EOVERFLOW)) }
-        var align = UInt64(1) << UInt64(64 - (length - 1).leadingZeroBitCount)
+        // ... at most 2 MiB (seen on 7.2: a huge length lands at 0x200000).
+        var align = min(UInt64(1) << UInt64(64 - (length - 1).leadingZeroBitCount), 1 << 21)
         if length == 1 { align = 1 }
         if addr != 0 { align = min(align, 1 << UInt64(addr.trailingZeroBitCount)) }
         if align < ioasAlignment(ctx, ioas) { return .failure(SimErr(.EINVAL)) }
@@ -384,7 +389,11 @@ extension SimulatedKernel {
             if op == f.opSet {
                 if val > 1 { return .fail(.EINVAL) }
                 // Large pages off raises the alignment to a page (iopt_calculate_iova_alignment).
-                if val == 0 && !areasAligned(ioas, PAGE) { return .fail(.EADDRINUSE) }
+                if val == 0 && ioas.hugePages != 0 {
+                    // Not once domains have pages mapped (iopt_disable_large_pages).
+                    if hasDomain(ctx, ioas) && !ioas.mappings.isEmpty { return .fail(.EINVAL) }
+                    if !areasAligned(ioas, PAGE) { return .fail(.EADDRINUSE) }
+                }
                 ioas.hugePages = val
                 return ok
             }
