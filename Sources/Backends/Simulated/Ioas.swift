@@ -204,7 +204,9 @@ extension SimulatedKernel {
             // then the domains' smallest page; modelled as PAGE.
             let alignment = ioasAlignment(ctx, ioas)
             // iopt_check_iova, then iopt_alloc_area: the IOVA and the page offset follow the alignment.
-            if iova % alignment != 0 || addr % PAGE % alignment != 0 { return .failure(SimErr(.EINVAL)) }
+            if iova % alignment != 0 || addr % PAGE % alignment != 0 || length % alignment != 0 {
+                return .failure(SimErr(.EINVAL))
+            }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
             // A reserved region (outside the aperture) is EINVAL; the allowed list does not apply to a fixed IOVA.
@@ -258,6 +260,7 @@ extension SimulatedKernel {
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        if length == 0 { return .fail(.EINVAL) }  // before the file is looked up (seen on 7.2)
         var unpinnable = false, tooBig = false
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
@@ -269,7 +272,6 @@ extension SimulatedKernel {
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
             tooBig = end > size
         }
-        if length == 0 { return .fail(.EINVAL) }
         let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
         switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
@@ -358,6 +360,9 @@ extension SimulatedKernel {
         switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
+            // The destination's domains pin the source's pages now, as a map would.
+            if hasDomain(ctx, dIoas) && areas.contains(where: \.unpinnable) { return .fail(.EINVAL) }
+            if hasDomain(ctx, dIoas) && !areas.allSatisfy(\.userMapped) { return .fail(.EFAULT) }
             dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
                                           writable: areas.allSatisfy(\.writable), addr: addr,
                                           unpinnable: areas.contains(where: \.unpinnable),
