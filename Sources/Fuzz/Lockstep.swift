@@ -43,7 +43,8 @@ final class Lockstep {
             Effects(vocabulary: vocabulary).apply(call, sent: sent, back: back, to: &state)
         }
         if let d = invariants(index) { return d }
-        return oa.result.failed ? nil : tables(index, after: vocabulary.ops[call.op].name)
+        guard !oa.result.failed, vocabulary.roles[call.op].changesTable else { return nil }
+        return tables(index, after: vocabulary.ops[call.op].name)
     }
 
     /// The simulator's bookkeeping after a call: its own invariants.

@@ -29,6 +29,16 @@ package enum OpRole: Sendable {
     case vfioAttach(pt: Int)
     case other
 
+    /// Whether a successful call may add or remove objects: the table is probed after these and at
+    /// the end of every sequence (a hidden object another call makes is caught there, then minimised).
+    var changesTable: Bool {
+        switch self {
+        case .map, .copy, .unmap, .iovaList, .option, .vfioIoas, .hwInfo, .dirtyTracking, .dirtyBitmap, .invalidate,
+             .tsm: return false
+        default: return true
+        }
+    }
+
     // The field indexes of the structs' named fields.
     struct Names {
         let op: FuzzOp

@@ -100,7 +100,9 @@ package struct FuzzOp: Sendable {
     static func testKind(_ name: String, _ profile: Profile) -> FieldKind {
         switch name {
         case "op":
-            let ops = profile.enums.filter { k, _ in k.hasPrefix("IOMMU_TEST_OP_") && !Explained.unmodelledOps.contains(k) }
+            let ops = profile.enums.filter { k, _ in
+                k.hasPrefix("IOMMU_TEST_OP_") && !Explained.unmodelledOps.contains(k)
+            }
             return .testOp(ops.values.map { UInt64($0) }.sorted())
         case "id": return .objectId([.ioas, .hwptPaging])
         case let n where n.hasPrefix("out_"): return .outputId

@@ -193,10 +193,15 @@ extension SimulatedKernel {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
-        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops, before the range (seen on 7.2)
         let iova = c[f.iova], length = c[f.length], ps = c[f.pageSize]
-        if iova.addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
-        if ps == 0 || iova % ps != 0 || length % ps != 0 { return .fail(.EINVAL) }
+        // iommufd_check_iova_range, masks and all (a page size that is no power of two slips through),
+        // then the dirty ops (seen on 7.2 by the fuzzer).
+        let (last, o) = iova.addingReportingOverflow(length &- 1)
+        if o { return .fail(.EOVERFLOW) }
+        let pg = ctx.ioas(h.ioasId).map { ioasAlignment(ctx, $0) } ?? 1
+        if iova & (pg - 1) != 0 || (last &+ 1) & (pg - 1) != 0 { return .fail(.EINVAL) }
+        if ps == 0 || iova & (ps - 1) != 0 || (last &+ 1) & (ps - 1) != 0 { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops (iommu_read_and_clear_dirty)
         // The bitmap must lie in user memory; checked before a copy is made (length / page_size may be huge).
         let bytes = ((length / ps) + 7) / 8
         guard bytes == 0 || mem.owns(c[f.data], bytes) else { return .fail(.EFAULT) }

@@ -200,19 +200,18 @@ extension SimulatedKernel {
             !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
         }
         if fixed {
-            // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
-            // then the domains' smallest page; modelled as PAGE.
+            // iopt_check_iova: the IOVA follows iopt->iova_alignment (1 until a domain maps the
+            // IOAS, then the domains' page: Domains.swift), no reserved region, no mapping there.
             let alignment = ioasAlignment(ctx, ioas)
-            // iopt_check_iova, then iopt_alloc_area: the IOVA and the page offset follow the alignment.
-            if iova % alignment != 0 || addr % PAGE % alignment != 0 || length % alignment != 0 {
-                return .failure(SimErr(.EINVAL))
-            }
+            if iova % alignment != 0 { return .failure(SimErr(.EINVAL)) }
             let (last, o) = iova.addingReportingOverflow(length - 1)
             if o { return .failure(SimErr(.EOVERFLOW)) }
             // A reserved region (outside the aperture) is EINVAL; the allowed list does not apply to a fixed IOVA.
             let ap = aperture(ctx, ioas)
             if iova < ap.0 || last > ap.1 { return .failure(SimErr(.EINVAL)) }
             if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
+            // Then iopt_alloc_area: the length and the page offset follow it too.
+            if addr % PAGE % alignment != 0 || length % alignment != 0 { return .failure(SimErr(.EINVAL)) }
             return .success(iova)
         }
         // iopt_alloc_iova: aligned to the length's power of two (or the address's
