@@ -192,55 +192,6 @@ extension SimulatedKernel {
         return .ok()
     }
 
-    /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
-    func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
-               length: UInt64, addr: UInt64 = 0) -> Result<UInt64, SimErr> {
-        let rs = ranges(ctx, ioas)
-        func free(_ s: UInt64, _ l: UInt64) -> Bool {
-            !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
-        }
-        if fixed {
-            // iopt_check_iova: the IOVA follows iopt->iova_alignment (1 until a domain maps the
-            // IOAS, then the domains' page: Domains.swift), no reserved region, no mapping there.
-            let alignment = ioasAlignment(ctx, ioas)
-            if iova % alignment != 0 { return .failure(SimErr(.EINVAL)) }
-            let (last, o) = iova.addingReportingOverflow(length - 1)
-            if o { return .failure(SimErr(.EOVERFLOW)) }
-            // A reserved region (outside the aperture) is EINVAL; the allowed list does not apply to a fixed IOVA.
-            let ap = aperture(ctx, ioas)
-            if iova < ap.0 || last > ap.1 { return .failure(SimErr(.EINVAL)) }
-            if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
-            // Then iopt_alloc_area: the length and the page offset follow it too.
-            if addr % PAGE % alignment != 0 || length % alignment != 0 { return .failure(SimErr(.EINVAL)) }
-            return .success(iova)
-        }
-        // iopt_alloc_iova: aligned to the length's power of two (or the address's
-        // alignment if smaller), the address's page offset kept, never below PAGE.
-        if length >= ULONG_MAX / 2 { return .failure(SimErr(.EOVERFLOW)) }
-        // ... at most 2 MiB (seen on 7.2: a huge length lands at 0x200000).
-        var align = min(UInt64(1) << UInt64(64 - (length - 1).leadingZeroBitCount), 1 << 21)
-        if length == 1 { align = 1 }
-        if addr != 0 { align = min(align, 1 << UInt64(addr.trailingZeroBitCount)) }
-        if align < ioasAlignment(ctx, ioas) { return .failure(SimErr(.EINVAL)) }
-        for r in rs {
-            let lo = max(r.0, PAGE), hi = min(r.1, ULONG_MAX - PAGE)
-            var s = lo
-            while s <= hi {
-                let (up, over) = s.addingReportingOverflow(align - 1)
-                if over { break }
-                s = up & ~(align - 1) | addr % PAGE
-                let (last, o) = s.addingReportingOverflow(length - 1)
-                if o || last > hi { break }
-                guard let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last })
-                else { return .success(s) }
-                let next = hit.iova &+ hit.length
-                if next == 0 || next <= s { break }
-                s = next
-            }
-        }
-        return .failure(SimErr(.ENOSPC))
-    }
-
     /// A descriptor whose pages IOAS_MAP_FILE can pin: fds 0-2 (files), a dma-buf.
     static func pinnable(_ f: OpenFile) -> Bool {
         if case .dmabuf = f { return true }
