@@ -120,16 +120,19 @@ extension SimulatedKernel {
         let faultAndNest = flags & f.faultIdValid != 0 && flags & f.nestParent != 0
         if !skipFlags && (flags & ~f.flagMask != 0 || faultAndNest) { return .fail(.EOPNOTSUPP) }
         if !skipFlags && pt.kind == .ioas && flags & ~f.pagingFlags != 0 { return .fail(.EOPNOTSUPP) }
-        var fault: SimObject?
-        if flags & f.faultIdValid != 0 {
-            guard let q = ctx.fault(c.u32(f.faultId)) else { return .fail(.ENOENT) }
-            fault = q
+        // The fault queue is looked up once the HWPT is made (iommufd_hwpt_alloc), after the checks of either path.
+        func fault() -> SimObject?? {
+            guard flags & f.faultIdValid != 0 else { return .some(nil) }
+            return ctx.fault(c.u32(f.faultId)).map { .some($0) }
         }
         let o: HwptObject
+        var queue: SimObject?
         if pt.kind == .ioas {
             if dt != f.dataNone { return .fail(.EOPNOTSUPP) }
             if flags & f.dirtyTracking != 0 && dev.mockFlags & MockFlags.noDirty != 0 { return .fail(.EOPNOTSUPP) }
             if dev.pci == nil, let ioas = pt as? IoasObject, let e = addMockDomain(ctx, ioas) { return .fail(e) }
+            guard let q = fault() else { return .fail(.ENOENT) }
+            queue = q
             o = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             o.nestParent = flags & f.nestParent != 0
             o.dirtyCapable = flags & f.dirtyTracking != 0
@@ -141,12 +144,14 @@ extension SimulatedKernel {
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
             if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
                                      lengths: Selftest.hwptDataLengths) { return .fail(e) }
+            guard let q = fault() else { return .fail(.ENOENT) }
+            queue = q
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
             let ioasId = (pt as? HwptObject)?.ioasId ?? ctx.hwpt(pt.holds.first ?? 0)?.ioasId ?? 0
             o = newObject(ctx) { HwptObject(id: $0, nested: true, ioasId: ioasId) }
             hold(o, pt)
         }
-        if let q = fault { hold(o, q) }
+        if let q = queue { hold(o, q) }
         c[f.outHwptId] = UInt64(o.id)
         return .ok()
     }

@@ -296,13 +296,15 @@ extension SimulatedKernel {
         if length >= ULONG_MAX || src >= ULONG_MAX || dst >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let sIoas = ctx.ioas(c.u32(f.srcIoasId)) else { return .fail(.ENOENT) }
-        // The source range must be exactly covered by whole, contiguous areas.
-        var cursor = src
+        // iopt_get_pages: the source range must be covered by contiguous areas, any part of them
+        // (a copy of part of an area is fine: seen on 7.2 by the fuzzer).
+        if length == 0 { return .fail(.EINVAL) }
         let end = src &+ length
-        let areas = sIoas.mappings.sorted { $0.iova < $1.iova }.filter { $0.iova >= src && $0.iova < end }
-        for a in areas where a.iova == cursor { cursor = a.iova &+ a.length }
-        if length == 0 { return .fail(.EINVAL) }  // iopt_get_pages
-        if cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
+        let areas = sIoas.mappings.sorted { $0.iova < $1.iova }
+            .filter { $0.iova < end && $0.iova &+ $0.length > src }
+        var cursor = src
+        for a in areas where a.iova <= cursor { cursor = max(cursor, a.iova &+ a.length) }
+        if cursor < end || areas.first.map({ $0.iova > src }) ?? true { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
         // The pages are the source's: pinned writable only if the first map was WRITEABLE.
         if flags & f.bits.writeable != 0 && !areas.allSatisfy(\.writable) { return .fail(.EPERM) }

@@ -62,6 +62,10 @@ extension SimulatedKernel {
             }
         } as? HwptObject
         if let ioas = pt as? IoasObject, reuse == nil, let e = addMockDomain(ctx, ioas) { return .fail(e) }
+        // A device without dirty tracking cannot join a domain that has it (mock_domain_nop_attach).
+        if let paging = pt as? HwptObject, paging.dirtyCapable, devFlags & MockFlags.noDirty != 0 {
+            return .fail(.EINVAL)
+        }
         let st = newObject(ctx) { SimObject(id: $0, kind: .selftest) }
         let dev = newObject(ctx) { DeviceObject(id: $0, pci: nil, mockFlags: devFlags) }
         hold(st, dev)
