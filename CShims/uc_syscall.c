@@ -30,3 +30,21 @@ uc_result uc_close(int fd)
 	r.err = r.ret < 0 ? errno : 0;
 	return r;
 }
+
+uc_result uc_read(int fd, void *buf, size_t count)
+{
+	uc_result r;
+	errno = 0;
+	r.ret = read(fd, buf, count);
+	r.err = r.ret < 0 ? errno : 0;
+	return r;
+}
+
+uc_result uc_write(int fd, const void *buf, size_t count)
+{
+	uc_result r;
+	errno = 0;
+	r.ret = write(fd, buf, count);
+	r.err = r.ret < 0 ? errno : 0;
+	return r;
+}

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Coverage report of the lane kernel's iommufd/vfio code, per run.
-  coverage-report.py --src DIR --out DIR [--gcno TAR] [--kernel LABEL] --run NAME=PATH ...
+  coverage-report.py --src DIR --out DIR [--gcno TAR] [--kernel LABEL] [--reasons TSV] --run NAME=PATH ...
 PATH is a folder of .gcda files (paths relative to the kernel's build dir,
 as copied out of debugfs; needs --gcno, the build's gcno.tar) or a gcov JSON
 file (`gcov -j -t -b` output: one document or a list). --src holds the
 sources as built (drivers/iommu/iommufd/*.c, ...). Writes DIR/coverage.json,
 DIR/index.html and DIR/files/*.html; prints a table of the ioctl handler
 files: error-exit sites (scripts/coverage_sites.py) reached per run, line
-coverage per run. Exit 0 when the report was made, 2 on bad input."""
+coverage per run, and every site the first run does not reach with the
+reason --reasons gives for it (file, line, errno, reason; tab-separated,
+`#` comments). Exit 0 when the report was made, 2 on bad input."""
 import argparse
 import json
 import os
@@ -143,6 +145,46 @@ def no_data(site):
     return all(c is None for c in site["counts"].values())
 
 
+def load_reasons(path):
+    """{(file, line): (errno, reason)} from a tab-separated file."""
+    out = {}
+    try:
+        with open(path) as f:
+            rows = [(n, ln.rstrip("\n")) for n, ln in enumerate(f, 1)]
+    except OSError as e:
+        raise BadInput(f"cannot read --reasons {path}: {e}")
+    for n, ln in rows:
+        if not ln.strip() or ln.startswith("#"):
+            continue
+        cols = ln.split("\t")
+        if len(cols) != 4 or not cols[1].isdigit() or not cols[3].strip():
+            raise BadInput(f"{path}:{n}: want FILE<tab>LINE<tab>ERRNO<tab>REASON")
+        out[(cols[0], int(cols[1]))] = (cols[2], cols[3].strip())
+    return out
+
+
+def explain_unreached(report, reasons, first):
+    """Each site `first` does not reach gets its reason; prints them, and
+    the listed sites that are reached now or are no site at all."""
+    unreached = [s for s in report["sites"] if not s["counts"][first]]
+    missing = 0
+    print(f"sites {first} does not reach: {len(unreached)}")
+    for s in unreached:
+        errno, reason = reasons.get((s["file"], s["line"]), (None, None))
+        if reason is None or errno != s["errno"]:
+            missing += 1
+            reason = "(no reason recorded)"
+        s["reason"] = reason
+        seen = ",".join(s["reached_by"]) or ("n/d" if no_data(s) else "neither")
+        print(f"  {os.path.basename(s['file'])}:{s['line']} {s['errno']} [{seen}] {reason}")
+    at = {(s["file"], s["line"]) for s in unreached}
+    stale = sorted(k for k in reasons if k not in at)
+    for f, line in stale:
+        print(f"  listed but reached or not a site: {os.path.basename(f)}:{line}")
+    report["unreached"] = {"sites": len(unreached), "without_reason": missing, "stale_reasons": len(stale)}
+    print(f"without a reason: {missing}; stale reasons: {len(stale)}")
+
+
 class Args(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse would print its usage too)
         raise BadInput(message)
@@ -156,7 +198,9 @@ def main():
     ap.add_argument("--gcov", default="gcov-12")
     ap.add_argument("--kernel", default="kernel")
     ap.add_argument("--run", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--reasons")
     a = ap.parse_args()
+    reasons = load_reasons(a.reasons) if a.reasons else None
     if not os.path.isdir(a.src):
         raise BadInput(f"--src {a.src} is not a folder")
     if a.gcno and not os.path.isfile(a.gcno):
@@ -197,6 +241,9 @@ def main():
             report["sites"] += sites
         report["files"].append(entry)
 
+    print_table(a.kernel, os.path.join(a.out, "index.html"), [f for f in report["files"] if "sites" in f], names)
+    if reasons is not None:
+        explain_unreached(report, reasons, names[0])
     os.makedirs(os.path.join(a.out, "files"), exist_ok=True)
     with open(os.path.join(a.out, "coverage.json"), "w") as f:
         json.dump(report, f, indent=1)
@@ -205,8 +252,6 @@ def main():
         write_file_page(os.path.join(a.out, "files", page_name(k)), k, texts[k], names, runs,
                         [s for s in report["sites"] if s["file"] == k])
     write_index(os.path.join(a.out, "index.html"), report, names)
-
-    print_table(a.kernel, os.path.join(a.out, "index.html"), [f for f in report["files"] if "sites" in f], names)
 
 
 def print_table(kernel, index, handlers, names):

@@ -70,9 +70,10 @@ exit 0
 GUEST
 
 # One kernel: boot, check what came back, report. $1: label, $2: bzImage
-# (its folder holds gcno.tar and src/), $3: report folder.
+# (its folder holds gcno.tar and src/), $3: report folder, $4: optional
+# reasons for the sites the catalogue does not reach (that kernel's lines).
 cover() {
-	local label=$1 kernel=$2 dir=$3 kdir rc=0
+	local label=$1 kernel=$2 dir=$3 reasons=${4:-} kdir rc=0
 	kdir=$(dirname "$kernel")
 	[ -s "$kdir/gcno.tar" ] && [ -d "$kdir/src" ] \
 		|| broke "$kdir has no gcov notes (gcno.tar, src/): was it built with coverage.diff and CONFIG_GCOV_KERNEL?"
@@ -92,6 +93,7 @@ cover() {
 	done
 	/usr/bin/python3 scripts/coverage-report.py --kernel "$label" --gcno "$kdir/gcno.tar" --src "$kdir/src" \
 		--run "catalogue=$dir/vm/catalogue" --run "selftests=$dir/vm/selftests" --out "$dir" \
+		${reasons:+--reasons "$reasons"} \
 		|| broke "$label: the report failed"
 }
 
@@ -109,7 +111,7 @@ if [ -n "$series" ]; then
 fi
 say "kernels and selftests ready after $(( $(date +%s) - t0 ))s"
 
-cover "Linux 7.2" "$kernel" out/coverage
+cover "Linux 7.2" "$kernel" out/coverage fixtures/coverage/unreached-7.2.tsv
 if [ -n "$series" ]; then
 	cover "Linux 7.2 + $(basename "$series")" "$tsm_kernel" out/coverage/tsm
 	grep -q '"file": "drivers/iommu/iommufd/tsm.c"' out/coverage/tsm/coverage.json \

@@ -13,6 +13,8 @@ typedef struct {
 uc_result uc_open(const char *path, int flags);
 uc_result uc_ioctl(int fd, unsigned long request, void *arg);
 uc_result uc_close(int fd);
+uc_result uc_read(int fd, void *buf, size_t count);
+uc_result uc_write(int fd, const void *buf, size_t count);
 
 /* Limits of a child process; 0 = none (output: 16 MiB). */
 typedef struct {

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "CShims.h"
 
@@ -81,6 +82,49 @@ int __wrap_close(int fd)
 	ret = mock_type(long);
 	err = mock_type(int);
 	return (int)play_outcome(ret, err);
+}
+
+ssize_t __wrap_read(int fd, void *buf, size_t count)
+{
+	long ret;
+	int err;
+
+	check_expected(fd);
+	check_expected(buf);
+	check_expected(count);
+	ret = mock_type(long);
+	err = mock_type(int);
+	return (ssize_t)play_outcome(ret, err);
+}
+
+ssize_t __wrap_write(int fd, const void *buf, size_t count)
+{
+	long ret;
+	int err;
+
+	check_expected(fd);
+	check_expected(buf);
+	check_expected(count);
+	ret = mock_type(long);
+	err = mock_type(int);
+	return (ssize_t)play_outcome(ret, err);
+}
+
+static void expect_io(int write_call, int fd, const void *buf, size_t count, long ret, int err)
+{
+	if (write_call) {
+		expect_value(__wrap_write, fd, fd);
+		expect_value(__wrap_write, buf, (uintptr_t)buf);
+		expect_value(__wrap_write, count, count);
+		will_return(__wrap_write, ret);
+		will_return(__wrap_write, err);
+	} else {
+		expect_value(__wrap_read, fd, fd);
+		expect_value(__wrap_read, buf, (uintptr_t)buf);
+		expect_value(__wrap_read, count, count);
+		will_return(__wrap_read, ret);
+		will_return(__wrap_read, err);
+	}
 }
 
 static void expect_ioctl(int fd, unsigned long request, void *arg,
@@ -302,6 +346,46 @@ static void test_close_failure_reports_exact_errno(void **state)
 	}
 }
 
+/* ----- read / write (the event queues) ---------------------------------- */
+
+static void test_read_write_pass_buffer_and_count(void **state)
+{
+	char buf[48] = { 0 };
+	uc_result r;
+
+	(void)state;
+	errno = STALE_ERRNO;
+	expect_io(0, 7, buf, sizeof(buf), 48, 0);
+	r = uc_read(7, buf, sizeof(buf));
+	assert_int_equal(r.ret, 48);
+	assert_int_equal(r.err, 0);
+	expect_io(1, 7, buf, 8, 8, 0);
+	r = uc_write(7, buf, 8);
+	assert_int_equal(r.ret, 8);
+	assert_int_equal(r.err, 0);
+}
+
+static void test_read_write_failure_reports_exact_errno(void **state)
+{
+	static const int errs[] = { ESPIPE, EINVAL, EFAULT };
+	char buf[8] = { 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		uc_result r;
+
+		expect_io(0, 5, buf, 3, -1, errs[i]);
+		r = uc_read(5, buf, 3);
+		assert_int_equal(r.ret, -1);
+		assert_int_equal(r.err, errs[i]);
+		expect_io(1, 5, buf, 3, -1, errs[i]);
+		r = uc_write(5, buf, 3);
+		assert_int_equal(r.ret, -1);
+		assert_int_equal(r.err, errs[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +400,8 @@ int main(void)
 		cmocka_unit_test(test_open_failure_reports_exact_errno),
 		cmocka_unit_test(test_close_success_ignores_stale_errno),
 		cmocka_unit_test(test_close_failure_reports_exact_errno),
+		cmocka_unit_test(test_read_write_pass_buffer_and_count),
+		cmocka_unit_test(test_read_write_failure_reports_exact_errno),
 	};
 
 	/* The return value is the number of failed tests: non-zero exit. */

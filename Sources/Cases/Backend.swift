@@ -16,6 +16,10 @@ package protocol Backend: AnyObject {
     func ioctl(_ fd: Int32, _ request: UInt64, _ arg: inout [UInt8]?, memory: UserMemory) -> SyscallResult
     /// close(2).
     func close(_ fd: Int32) -> SyscallResult
+    /// read(2) of `count` bytes into a buffer the backend owns; the byte count read.
+    func read(_ fd: Int32, count: Int) -> SyscallResult
+    /// write(2) of `bytes`; the byte count written.
+    func write(_ fd: Int32, _ bytes: [UInt8]) -> SyscallResult
     /// True when `*_uptr` fields must hold real addresses (a real kernel
     /// reads them); the simulator resolves its own fake ones.
     var needsRealUserMemory: Bool { get }
@@ -23,6 +27,9 @@ package protocol Backend: AnyObject {
 
 extension Backend {
     package var needsRealUserMemory: Bool { false }
+    /// A backend without files to read answers as for a descriptor it has not opened.
+    package func read(_ fd: Int32, count: Int) -> SyscallResult { .fail(.EBADF) }
+    package func write(_ fd: Int32, _ bytes: [UInt8]) -> SyscallResult { .fail(.EBADF) }
 }
 
 /// Return value or errno, as the C shim captures them.
@@ -170,7 +177,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
     package static let ENODEV = Errno(rawValue: 19), EINVAL = Errno(rawValue: 22), ENOTTY = Errno(rawValue: 25)
     package static let ENOSPC = Errno(rawValue: 28), ERANGE = Errno(rawValue: 34), EOVERFLOW = Errno(rawValue: 75)
     package static let EBADFD = Errno(rawValue: 77), EMSGSIZE = Errno(rawValue: 90), EOPNOTSUPP = Errno(rawValue: 95)
-    package static let EADDRINUSE = Errno(rawValue: 98)
+    package static let EADDRINUSE = Errno(rawValue: 98), EBADE = Errno(rawValue: 52), ESPIPE = Errno(rawValue: 29)
 
     /// The spelling of every static member above, as reports print it.
     package static let known: [Errno: String] = [
@@ -178,7 +185,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .EBADF: "EBADF", .ENOMEM: "ENOMEM", .EACCES: "EACCES", .EFAULT: "EFAULT", .EBUSY: "EBUSY", .EEXIST: "EEXIST",
         .ENODEV: "ENODEV", .EINVAL: "EINVAL", .ENOTTY: "ENOTTY", .ENOSPC: "ENOSPC", .ERANGE: "ERANGE",
         .EOVERFLOW: "EOVERFLOW", .EBADFD: "EBADFD", .EMSGSIZE: "EMSGSIZE", .EOPNOTSUPP: "EOPNOTSUPP",
-        .EADDRINUSE: "EADDRINUSE",
+        .EADDRINUSE: "EADDRINUSE", .EBADE: "EBADE", .ESPIPE: "ESPIPE",
     ]
 
     /// "EINVAL", or "errno 123" for a value the table does not name.

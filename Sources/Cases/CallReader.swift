@@ -27,6 +27,10 @@ struct CallReader {
 
     func call(_ o: CaseReader.Members, label: String, defined: Set<String>, expect: Outcome) throws -> Call {
         func member(_ key: String) -> JSONValue? { o.first { $0.key == key }?.value }
+        if member("read") != nil || member("write") != nil {
+            return try fileCall(o, label: label, defined: defined, expect: expect)
+        }
+        if member("count") != nil { throw fail(label + "\"count\" belongs to a \"read\"") }
         guard case .string(let ioctl)? = member("ioctl") else { throw fail(label + "missing \"ioctl\"") }
         let withIoctl = profiles.filter { $0.ioctl(ioctl) != nil }
         guard let first = withIoctl.first, let io = first.ioctl(ioctl) else {
@@ -120,7 +124,8 @@ struct CallReader {
             guard f.pointer else { throw fail(label + "\(f.name) is not a pointer field: no buffer may go there") }
             return .bytes(try bytes(pairs[0].value, key: "bytes", label: label))
         default:
-            throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} or {\"bytes\": hex}")
+            throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} "
+                       + "or {\"bytes\": hex}")
         }
     }
 
@@ -259,5 +264,35 @@ struct CallReader {
             }
             return Call.Output(field, kind, name: name)
         }
+    }
+}
+
+extension CallReader {
+    /// `{"read": "$fd", "count": n}` or `{"write": "$fd", "payload": hex}`:
+    /// nothing else but `expect`.
+    func fileCall(_ o: CaseReader.Members, label: String, defined: Set<String>, expect: Outcome) throws -> Call {
+        func member(_ key: String) -> JSONValue? { o.first { $0.key == key }?.value }
+        let isRead = member("read") != nil
+        let verb = isRead ? "read" : "write"
+        let allowed: Set<String> = isRead ? ["read", "count", "expect"] : ["write", "payload", "expect"]
+        if let bad = o.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
+            throw fail(label + "a \"\(verb)\" takes only \(allowed.sorted().joined(separator: ", ")), not \"\(bad)\"")
+        }
+        guard case .string(let ref)? = member(verb), ref.hasPrefix("$"),
+              defined.contains(String(ref.dropFirst())) else {
+            throw fail(label + "\"\(verb)\" must name a descriptor the setup or an earlier call defines ($name)")
+        }
+        let fd = String(ref.dropFirst())
+        var call = Call(verb, expect: expect)
+        if isRead {
+            guard case .number(let text)? = member("count"), let n = Int(text), n >= 0, n <= CaseFile.maxBytes else {
+                throw fail(label + "a \"read\" needs \"count\": a whole number of bytes, 0 to \(CaseFile.maxBytes)")
+            }
+            call.fileIO = .read(fd: fd, count: n)
+        } else {
+            call.fileIO = .write(fd: fd, bytes: try bytes(member("payload"), key: "payload", label: label))
+        }
+        call.outputs = []
+        return call
     }
 }

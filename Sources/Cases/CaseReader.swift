@@ -19,7 +19,7 @@ struct CaseReader {
     var leaveOutGaps = false
 
     static let callKeys: Set<String> = ["ioctl", "target", "fields", "size", "tail", "payload", "null", "expect",
-                                        "consumes", "outputs"]
+                                        "consumes", "outputs", "read", "write", "count"]
     static let caseKeys: Set<String> = callKeys.union(["id", "summary", "reference", "profiles", "requires", "setup",
                                                        "before", "written"])
 

@@ -28,7 +28,8 @@ package enum Catalogue {
     /// profile lacks cannot be made). A case 6.12 cannot express is not part
     /// of its catalogue, as a case of an ioctl it lacks is not.
     static func applies(_ c: ConformanceCase, to p: Profile) -> Bool {
-        guard p.ioctl(c.ioctl) != nil, c.before.allSatisfy({ p.ioctl($0.ioctl) != nil }) else { return false }
+        let has = { (call: Call) in call.fileIO != nil || p.ioctl(call.ioctl) != nil }
+        guard has(c.call), c.before.allSatisfy(has) else { return false }
         return SetupStep.chain(c.setup).allSatisfy { step in
             guard let calls = try? step.actions(profile: p) else { return false }
             return calls.allSatisfy { a in

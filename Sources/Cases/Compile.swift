@@ -43,6 +43,9 @@ package struct CompiledCall: Sendable {
         /// For `.bytes`: the index in `patches` of the field's buffer.
         package var patch: Int = -1
     }
+    /// A read/write instead of an ioctl, and the slot of its descriptor's name.
+    package var fileIO: FileIO?
+    package var fdSlot = -1
 
     /// Little-endian store of the low `width` bytes of `v`.
     @inline(__always)
@@ -76,6 +79,17 @@ package enum Compiler {
     /// Resolve `call` against `profile`. Throws InputError for an ioctl the
     /// profile lacks or a field its struct does not have.
     package static func compile(_ call: Call, profile: Profile, context: String) throws -> CompiledCall {
+        if let io = call.fileIO {
+            guard SetupStep.referenceNames.contains(io.fd) else {
+                throw InputError("\(context): unknown reference $\(io.fd)")
+            }
+            let none = StructLayout(name: "", size: 0, align: 1, fields: [])
+            var c = CompiledCall(ioctl: call.ioctl, request: 0, target: call.target, bytes: nil, patches: [],
+                                 outputs: [], consumes: nil, expect: call.expect, layout: none)
+            c.fileIO = io
+            c.fdSlot = RefSlots.slot(io.fd)
+            return c
+        }
         guard let io = profile.ioctl(call.ioctl) else {
             throw InputError("\(context): ioctl \(call.ioctl) not in profile \(profile.name)")
         }

@@ -136,9 +136,21 @@ package enum CallTarget: String, Sendable, Hashable {
     case vfio1
 }
 
-/// One ioctl as data: fields by name, on the profile's LP64 layout.
+/// read(2) or write(2) on a descriptor a setup step or an earlier call
+/// named (`$fault_fd`): the event queues are read and answered this way.
+package enum FileIO: Sendable, Hashable {
+    case read(fd: String, count: Int)
+    case write(fd: String, bytes: [UInt8])
+
+    package var fd: String { switch self { case .read(let f, _), .write(let f, _): return f } }
+    package var name: String { if case .read = self { return "read" }; return "write" }
+}
+
+/// One ioctl as data: fields by name, on the profile's LP64 layout (or a
+/// read/write on a descriptor: `fileIO`, with `ioctl` "read" or "write").
 package struct Call: Sendable, Hashable {
     package var ioctl: String
+    package var fileIO: FileIO?
     package var fields: [String: FieldValue]
     /// The struct's size word; nil = sizeof(struct) (+ tail, + payload).
     package var size: Int?

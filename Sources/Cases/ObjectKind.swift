@@ -2,7 +2,7 @@
 /// compares. Names follow the profile's `id_fields` vocabulary.
 package enum ObjectKind: String, CaseIterable, Sendable, Hashable {
     case ioas, device, hwptPaging = "hwpt_paging", hwptNested = "hwpt_nested", viommu, vdevice, fault, veventq
-    case hwQueue = "hw_queue", selftest
+    case hwQueue = "hw_queue", selftest, access
 
     /// The kinds an id field of profile type `type` takes: `any`, one kind,
     /// `hwpt` (paging or nested) or several joined by `_or_`.

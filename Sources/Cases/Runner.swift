@@ -97,7 +97,9 @@ package final class CaseRunner {
 
     /// Why `c` cannot run on this profile and backend, or nil.
     package func skipReason(_ c: ConformanceCase) -> String? {
-        if profile.ioctl(c.ioctl) == nil { return "ioctl \(c.ioctl) not in profile \(profile.name)" }
+        if c.call.fileIO == nil && profile.ioctl(c.ioctl) == nil {
+            return "ioctl \(c.ioctl) not in profile \(profile.name)"
+        }
         if let ps = c.requirements.profiles, !ps.contains(profile.name) {
             return "applies to profile \(ps.sorted().joined(separator: ", ")), not \(profile.name)"
         }
@@ -118,7 +120,7 @@ package final class CaseRunner {
         for cap in c.requirements.capabilities.sorted() where !probe.capabilities.contains(cap) {
             return "needs \(cap)"
         }
-        for b in c.before where profile.ioctl(b.ioctl) == nil {
+        for b in c.before where b.fileIO == nil && profile.ioctl(b.ioctl) == nil {
             return "ioctl \(b.ioctl) not in profile \(profile.name)"
         }
         return nil
@@ -238,6 +240,16 @@ package final class CaseRunner {
     /// One call with its patches applied; records outputs on success. A
     /// call with `written` checks returns what they found wrong in `mismatches`.
     private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
+        if let io = c.fileIO {
+            guard c.fdSlot >= 0, let v = ctx.names[c.fdSlot] else {
+                throw StepError(message: "$\(io.fd) is not defined")
+            }
+            let fd = Int32(truncatingIfNeeded: v)
+            switch io {
+            case .read(_, let count): return backend.read(fd, count: count)
+            case .write(_, let bytes): return backend.write(fd, bytes)
+            }
+        }
         guard let fd = ctx.fds[c.target] else { throw StepError(message: "no \(c.target.rawValue) descriptor") }
         var arg = c.bytes
         var buffers: [UInt64] = []
@@ -248,7 +260,7 @@ package final class CaseRunner {
                 case .int(let x): v = x
                 case .ref(let r):
                     if p.slot >= 0, let x = ctx.names[p.slot] { v = x }
-                    else if r == "iommufd", let f = ctx.fds[.iommufd] { v = UInt64(UInt32(bitPattern: f)) }
+                    else if let t = CallTarget(rawValue: r), let f = ctx.fds[t] { v = UInt64(UInt32(bitPattern: f)) }
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
                 case .bytes(let b): v = ctx.memory.allocate(b)

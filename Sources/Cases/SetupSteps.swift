@@ -26,10 +26,10 @@ extension SetupStep {
                                                 "ioas_id": .ref("ioas")]))]
             }
         case .fault:
-            // IOMMU_FAULT_QUEUE_ALLOC → $fault (an object of a type no other field takes)
-            return Definition(after: [], needs: .nothing, defines: ["fault"]) { _ in
+            // IOMMU_FAULT_QUEUE_ALLOC → $fault (an object of a type no other field takes), $fault_fd
+            return Definition(after: [], needs: .nothing, defines: ["fault", "fault_fd"]) { _ in
                 [.call(Call("IOMMU_FAULT_QUEUE_ALLOC", outputs: [.init("out_fault_id", .object, name: "fault"),
-                                                                 .init("out_fault_fd", .fd)]))]
+                                                                 .init("out_fault_fd", .fd, name: "fault_fd")]))]
             }
         case .idev:
             // IOMMU_TEST_CMD MOCK_DOMAIN(id=$ioas) → $stdev, $mock_hwpt, $idev

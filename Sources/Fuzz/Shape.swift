@@ -68,12 +68,29 @@ package struct FuzzOp: Sendable {
         isTestCommand = io.testOnly == true
         var covered = 0
         var out: [FuzzField] = []
-        for f in s.lp64.fields.sorted(by: { $0.offset < $1.offset }) where f.size > 0 && f.offset >= covered {
+        // Overlapping union members: the struct's own fields first (the selftest command's
+        // mock_domain outputs), then the dotted members of its union.
+        func rank(_ f: FieldLayout) -> (Int, Int) { (f.offset, f.name.contains(".") ? 1 : 0) }
+        let ordered = s.lp64.fields.sorted { rank($0) < rank($1) }
+        for f in ordered where f.size > 0 && f.offset >= covered {
             let kind = FuzzOp.kind(of: f.name, offset: f.offset, in: s, profile: profile, test: io.testOnly == true)
             out.append(FuzzField(name: f.name, offset: f.offset, size: f.size, kind: kind))
             covered = f.offset + f.size
         }
         fields = out
+        unionFds = isTestCommand ? FuzzOp.unionFds(s, profile) : []
+    }
+
+    /// The selftest command's output descriptors in union members (`create_access.out_access_fd`):
+    /// the op that writes each and where; the sequence closes them at its end.
+    package let unionFds: [(op: UInt64, offset: Int)]
+
+    static func unionFds(_ s: ProfileStruct, _ profile: Profile) -> [(op: UInt64, offset: Int)] {
+        s.fdFields.compactMap { name in
+            guard let dot = name.firstIndex(of: "."), let f = s.lp64.fields.first(where: { $0.name == name }),
+                  let op = profile.enums["IOMMU_TEST_OP_" + name[..<dot].uppercased()] else { return nil }
+            return (UInt64(bitPattern: op), f.offset)
+        }
     }
 
     static func kind(of name: String, offset: Int, in s: ProfileStruct, profile: Profile, test: Bool) -> FieldKind {

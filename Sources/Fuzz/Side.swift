@@ -89,6 +89,10 @@ final class SideRun {
             for f in op.fields where f.kind == .outputFd {
                 fds.append(Int32(truncatingIfNeeded: CompiledCall.load(back, at: f.offset, width: 4)))
             }
+            let which = CompiledCall.load(back, at: 4, width: 4)
+            for u in op.unionFds where u.op == which {
+                fds.append(Int32(truncatingIfNeeded: CompiledCall.load(back, at: u.offset, width: 4)))
+            }
         }
         return SideOutcome(result: r, sent: sent, back: arg, buffers: buffers)
     }

@@ -75,6 +75,32 @@ struct CoverageReport {
         #expect(page.contains("pr_debug(&quot;return -ENOENT;"))
     }
 
+    /// --reasons: every site the first run misses, with its reason; a listed
+    /// errno that is not the site's, a site listed but reached, a bad row.
+    @Test func everyUnreachedSiteIsListedWithItsReason() throws {
+        let dir = try Tool.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "drivers/iommu/iommufd/main.c"
+        let tsv = dir + "/reasons.tsv"
+        try ("# reasons\n\(file)\t15\tEINVAL\tneeds a second thread\n\(file)\t28\tEINVAL\twrong errno\n"
+             + "\(file)\t12\tEOPNOTSUPP\treached now\n").write(toFile: tsv, atomically: true, encoding: .utf8)
+        let (r, out) = try report(bothRuns + ["--reasons", tsv])
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("sites catalogue does not reach: 9"))
+        #expect(r.stdout.contains("main.c:15 EINVAL [selftests] needs a second thread"))
+        #expect(r.stdout.contains("main.c:28 ENODEV [selftests] (no reason recorded)"))
+        #expect(r.stdout.contains("listed but reached or not a site: main.c:12"))
+        #expect(r.stdout.contains("without a reason: 8; stale reasons: 1"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: out + "/coverage.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(json["unreached"] as? [String: Int] == ["sites": 9, "without_reason": 8, "stale_reasons": 1])
+        try "main.c\tx\tEINVAL\twhy\n".write(toFile: tsv, atomically: true, encoding: .utf8)
+        let (bad, badOut) = try report(bothRuns + ["--reasons", tsv])
+        defer { try? FileManager.default.removeItem(atPath: badOut) }
+        #expect(bad.status == 2 && bad.stderr.contains("reasons.tsv:1: want FILE<tab>LINE<tab>ERRNO<tab>REASON"))
+    }
+
     @Test func badInputIsOneLineAndExit2() throws {
         for (args, says) in [
             ([String](), "no --run NAME=PATH given"),

@@ -46,6 +46,17 @@ package final class LiveBackend: Backend, CapabilityProviding {
         return .ok(Int(r.ret))
     }
 
+    package func read(_ fd: Int32, count: Int) -> SyscallResult {
+        var buf = [UInt8](repeating: 0, count: max(count, 1))
+        let r = buf.withUnsafeMutableBytes { uc_read(fd, $0.baseAddress, count) }
+        return r.ret < 0 ? .fail(Errno(rawValue: r.err)) : .ok(Int(r.ret))
+    }
+
+    package func write(_ fd: Int32, _ bytes: [UInt8]) -> SyscallResult {
+        let r = bytes.withUnsafeBytes { uc_write(fd, $0.baseAddress, bytes.count) }
+        return r.ret < 0 ? .fail(Errno(rawValue: r.err)) : .ok(Int(r.ret))
+    }
+
     package func close(_ fd: Int32) -> SyscallResult {
         let r = uc_close(fd)
         openDescriptors.remove(fd)

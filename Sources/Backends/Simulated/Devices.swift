@@ -44,8 +44,10 @@ enum OpenFile {
     case vfio(VfioFile)
     /// A /dev/kvm VM fd stand-in (tsm-v2's IOMMU_VIOMMU_KVM_FD needs one).
     case kvm
-    /// A fault queue's or vEVENTQ's descriptor: it holds a `users` reference on its object until closed.
-    case eventq(SimObject)
+    /// fault queue, veventq: anonymous inodes with their pending events.
+    case eventq(EventQueue)
     /// dma-buf of `length` bytes exported from a BAR.
     case dmabuf(length: UInt64)
+    /// The selftest's access file (IOMMU_TEST_OP_CREATE_ACCESS).
+    case access(AccessObject)
 }

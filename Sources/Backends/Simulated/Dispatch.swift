@@ -150,7 +150,7 @@ extension SimulatedKernel {
         case .vdeviceAlloc(let f): return vdeviceAlloc(f, ctx, &c)
         case .veventqAlloc(let f): return veventqAlloc(f, ctx, &c)
         case .hwQueueAlloc(let f): return hwQueueAlloc(f, ctx, &c)
-        case .testCmd(let f): return testCmd(f, ctx, &c)
+        case .testCmd(let f): return testCmd(f, ctx, &c, mem)
         case .tsmOp(let f): return tsmOp(f, ctx, &c)
         case .tsmReq(let f): return tsmReq(f, ctx, &c, mem)
         case .unknown: return .fail(.EOPNOTSUPP)

@@ -138,7 +138,9 @@ extension SimulatedKernel {
             o.dirtyCapable = flags & f.dirtyTracking != 0
             hold(o, pt)
         } else {
-            // Flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
+            // Through a vIOMMU, the device must be behind its IOMMU first (7.2 iommufd_hwpt_alloc); on a
+            // parent HWPT, flags and the driver data come before the parent (6.12 and 7.2 iommufd_hwpt_nested_alloc).
+            if let vi = pt as? ViommuObject, !vi.serves(dev) { return .fail(.EINVAL) }
             if flags & ~f.nestedFlags != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
             if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
@@ -270,10 +272,11 @@ extension SimulatedKernel {
 
     func faultAlloc(_ f: FaultAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
-        let o = newObject(ctx) { SimObject(id: $0, kind: .fault) }
+        let o = newObject(ctx) { FaultObject(id: $0) }
         c[f.outFaultId] = UInt64(o.id)
         o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
-        c[f.outFaultFd] = UInt64(install(.eventq(o)))
+        o.queue.object = o
+        c[f.outFaultFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }
 }

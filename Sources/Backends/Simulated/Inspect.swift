@@ -15,6 +15,7 @@ extension ObjKind {
         case .fault: return .fault
         case .veventq: return .veventq
         case .hwQueue: return .hwQueue
+        case .access: return .access
         }
     }
 }
@@ -47,7 +48,9 @@ extension SimulatedKernel {
     func violations(_ c: IommufdContext) -> [String] {
         var out: [String] = []
         var holders: [UInt32: Int] = [:]
-        for case .eventq(let q) in files.values where c.objects[q.id] === q { holders[q.id, default: 0] += 1 }
+        for case .eventq(let q) in files.values {
+            if let o = q.object, c.objects[o.id] === o { holders[o.id, default: 0] += 1 }
+        }
         var attached: [UInt32: Int] = [:]
         var count = 0
         for o in c.objects.values {

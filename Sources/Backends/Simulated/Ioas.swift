@@ -15,13 +15,12 @@ struct MapFlags {
     let mask: UInt64
     let fixedIova: UInt64
     /// READABLE | WRITEABLE: a mapping needs at least one.
-    let access: UInt64
-    let writeable: UInt64
+    let access, readable, writable: UInt64
     init(_ r: FieldResolver) throws {
         mask = try r.flagMask()
         fixedIova = try r.constant("IOMMU_IOAS_MAP_FIXED_IOVA")
-        writeable = try r.constant("IOMMU_IOAS_MAP_WRITEABLE")
-        access = try r.constant("IOMMU_IOAS_MAP_READABLE") | writeable
+        readable = try r.constant("IOMMU_IOAS_MAP_READABLE"); writable = try r.constant("IOMMU_IOAS_MAP_WRITEABLE")
+        access = readable | writable
     }
 }
 
@@ -231,9 +230,10 @@ extension SimulatedKernel {
             // must hold them and pin (our queue, iommufd and device fds do not), the user range be there.
             if hasDomain(ctx, ioas) && (tooBig || unpinnable) { return .fail(.EINVAL) }
             if hasDomain(ctx, ioas) && !userMapped { return .fail(.EFAULT) }
+            let w = flags & f.bits.writable != 0
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
-                                         writable: flags & f.bits.writeable != 0, addr: addr,
-                                         unpinnable: unpinnable, userMapped: userMapped))
+                                         readable: flags & f.bits.readable != 0, writable: w, pagesWritable: w,
+                                         addr: addr, unpinnable: unpinnable, userMapped: userMapped))
             c[f.iova] = at
             return .ok()
         }
@@ -307,7 +307,7 @@ extension SimulatedKernel {
         if cursor < end || areas.first.map({ $0.iova > src }) ?? true { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
         // The pages are the source's: pinned writable only if the first map was WRITEABLE.
-        if flags & f.bits.writeable != 0 && !areas.allSatisfy(\.writable) { return .fail(.EPERM) }
+        if flags & f.bits.writable != 0 && !areas.allSatisfy(\.pagesWritable) { return .fail(.EPERM) }
         let addr = areas.first.map { $0.addr &+ (src &- $0.iova) } ?? 0
         switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
@@ -316,7 +316,9 @@ extension SimulatedKernel {
             if hasDomain(ctx, dIoas) && areas.contains(where: \.unpinnable) { return .fail(.EINVAL) }
             if hasDomain(ctx, dIoas) && !areas.allSatisfy(\.userMapped) { return .fail(.EFAULT) }
             dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
-                                          writable: areas.allSatisfy(\.writable), addr: addr,
+                                          readable: flags & f.bits.readable != 0,
+                                          writable: flags & f.bits.writable != 0,
+                                          pagesWritable: areas.allSatisfy(\.pagesWritable), addr: addr,
                                           unpinnable: areas.contains(where: \.unpinnable),
                                           userMapped: areas.allSatisfy(\.userMapped)))
             c[f.dstIova] = at

@@ -3,15 +3,17 @@ import Layout
 
 /// Object kinds of the iommufd object table.
 enum ObjKind: Sendable {
-    case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue
+    case ioas, hwptPaging, hwptNested, device, viommu, vdevice, selftest, fault, veventq, hwQueue, access
 }
 
 struct Mapping {
     var iova: UInt64
     var length: UInt64
     var file: Bool
-    /// Mapped WRITEABLE: its pages are pinned writable, so a copy may map them writable (else EPERM).
-    var writable = true
+    /// IOMMU_IOAS_MAP_READABLE / _WRITEABLE (VFIO_DMA_MAP_FLAG_READ / _WRITE).
+    var readable = true, writable = true
+    /// Its pages are pinned writable (the first map was WRITEABLE): a copy may map them writable (else EPERM).
+    var pagesWritable = true
     /// The user address (or file offset) of its first byte: a copy's allocated IOVA keeps its alignment.
     var addr: UInt64 = 0
     /// A file no domain can pin (a queue, iommufd or device descriptor): adding a domain is EINVAL.
@@ -78,7 +80,11 @@ final class ViommuObject: SimObject {
     /// Virtual device id → vDEVICE object id.
     var virtIds: [UInt64: UInt32] = [:]
     var hwQueues: Set<UInt32> = []
+    /// Made on a mock device: the mock's IOMMU driver, not the PCI devices'
+    /// (viommu->iommu_dev: a device behind the other one is EINVAL).
+    var mockIommu = false
     init(id: UInt32, kvm: Bool) { self.kvm = kvm; super.init(id: id, kind: .viommu) }
+    func serves(_ dev: DeviceObject) -> Bool { mockIommu == (dev.pci == nil) }
 }
 
 final class VdeviceObject: SimObject {
@@ -94,8 +100,9 @@ final class VdeviceObject: SimObject {
 final class VeventqObject: SimObject {
     let viommuId: UInt32
     let type: UInt32
-    init(id: UInt32, viommuId: UInt32, type: UInt32) {
-        self.viommuId = viommuId; self.type = type
+    let queue: EventQueue
+    init(id: UInt32, viommuId: UInt32, type: UInt32, depth: UInt64) {
+        self.viommuId = viommuId; self.type = type; queue = EventQueue(.vevent(depth: depth))
         super.init(id: id, kind: .veventq)
     }
 }

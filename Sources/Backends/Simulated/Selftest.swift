@@ -23,6 +23,8 @@ enum Selftest {
     static let viommuDataMax: UInt64 = 24
     /// The least of it the mock takes: offsetofend(struct iommu_viommu_selftest, out_data).
     static let viommuDataMin: UInt64 = 8
+    /// struct iommu_viommu_event_selftest { u32 virt_id; }: a vEVENT's data.
+    static let veventData = 4
     /// The mock's hardware queues per vIOMMU.
     static let hwQueues: UInt32 = 2
 }
@@ -37,7 +39,10 @@ enum MockFlags {
 struct TestCmdFields {
     let op, id, devFlags, outStdevId, outHwptId, outIdevId: FieldHandle
     let mockDomain, mockDomainFlags: UInt64
+    let access: AccessFields
+    let events: MockEventFields
     init(_ r: FieldResolver) throws {
+        access = try AccessFields(r); events = try MockEventFields(r)
         op = try r("op"); id = try r("id"); devFlags = try r("dev_flags")
         outStdevId = try r("out_stdev_id"); outHwptId = try r("out_hwpt_id"); outIdevId = try r("out_idev_id")
         mockDomain = try r.constant("IOMMU_TEST_OP_MOCK_DOMAIN")
@@ -48,8 +53,10 @@ struct TestCmdFields {
 extension SimulatedKernel {
     /// IOMMU_TEST_CMD: MOCK_DOMAIN / MOCK_DOMAIN_FLAGS create a selftest
     /// object, a mock (non-PCI, no KVM) device and, for an IOAS, an auto HWPT.
-    func testCmd(_ f: TestCmdFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+    func testCmd(_ f: TestCmdFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         let op = c[f.op]
+        if let r = accessOp(f.access, op: op, id: c.u32(f.id), ctx, &c, mem) { return r }
+        if let r = mockEventOp(f.events, op: op, id: c.u32(f.id), ctx, &c) { return r }
         guard op == f.mockDomain || op == f.mockDomainFlags else { return .fail(.EOPNOTSUPP) }
         let devFlags = op == f.mockDomainFlags ? c.u32(f.devFlags) : 0
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }

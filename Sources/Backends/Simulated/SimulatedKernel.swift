@@ -23,6 +23,7 @@ package final class SimulatedKernel: Backend {
     let tableEnd: Int
     let iommufd: IommufdNumbers
     let vfio: VfioNumbers
+    let events: EventSizes
 
     /// The kernel of `profile`. Every field and constant a handler reads is
     /// resolved here: a profile that lacks one is an `InputError` now, not a
@@ -57,6 +58,7 @@ package final class SimulatedKernel: Backend {
         self.tableEnd = tableEnd
         iommufd = numbers
         vfio = try VfioNumbers(profile, table: vfioTable)
+        events = try EventSizes(profile)
     }
 
     // MARK: Backend
@@ -99,7 +101,9 @@ package final class SimulatedKernel: Backend {
             // Closing disables the device: MSE off, power state back to D0 for the next open.
             v.device.memoryEnabled = true
             v.device.d3hot = false
-        case .eventq(let o): o.users -= 1
+        case .eventq(let q): q.object?.users -= 1  // the descriptor's reference
+        case .access(let a):
+            closeAccess(a)
         default: break
         }
         return .ok()

@@ -20,7 +20,11 @@ struct CompatInfoFields {
 struct CompatMapFields {
     let head: VfioArgszFlags
     let vaddr, iova, size: FieldHandle
-    init(_ r: FieldResolver) throws { head = try .init(r); vaddr = try r("vaddr"); iova = try r("iova"); size = try r("size") }
+    let read, write: UInt64
+    init(_ r: FieldResolver) throws {
+        head = try .init(r); vaddr = try r("vaddr"); iova = try r("iova"); size = try r("size")
+        read = try r.constant("VFIO_DMA_MAP_FLAG_READ"); write = try r.constant("VFIO_DMA_MAP_FLAG_WRITE")
+    }
 }
 
 /// VFIO_IOMMU_UNMAP_DMA: a range, or everything with VFIO_DMA_UNMAP_FLAG_ALL.
@@ -86,7 +90,8 @@ extension SimulatedKernel {
         }
         if argsz >= iovaAt { StructCodec.store(&caps, dmaAt + 4, 4, UInt64(iovaAt)) }
         let room = min(argsz, u.count)
-        if argsz >= dmaAt + CompatCaps.dmaAvailSize { copyRange(&u, caps, dmaAt, min(room, dmaAt + CompatCaps.dmaAvailSize)) }
+        let dmaEnd = dmaAt + CompatCaps.dmaAvailSize
+        if argsz >= dmaEnd { copyRange(&u, caps, dmaAt, min(room, dmaEnd)) }
         if argsz >= iovaAt + iovaSize { copyRange(&u, caps, iovaAt, min(room, iovaAt + iovaSize)) }
         var info = [UInt8](repeating: 0, count: f.size)
         f.argsz.store(UInt64(total), into: &info)
@@ -107,7 +112,9 @@ extension SimulatedKernel {
         switch place(ctx, ioas, fixed: true, iova: iova, length: length) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            ioas.mappings.append(Mapping(iova: at, length: length, file: false))
+            let flags = f.head.flags.load(u)
+            ioas.mappings.append(Mapping(iova: at, length: length, file: false, readable: flags & f.read != 0,
+                                         writable: flags & f.write != 0))
             return .ok()
         }
     }

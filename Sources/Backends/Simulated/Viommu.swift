@@ -85,6 +85,7 @@ extension SimulatedKernel {
             }
         }
         let o = newObject(ctx) { ViommuObject(id: $0, kvm: kvm) }
+        o.mockIommu = dev.pci == nil
         hold(o, hwpt)
         c[f.outViommuId] = UInt64(o.id)
         return .ok()
@@ -93,6 +94,7 @@ extension SimulatedKernel {
     func vdeviceAlloc(_ f: VdeviceAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
         guard let dev = ctx.device(c.u32(f.devId)) else { return .fail(.ENOENT) }
+        if !vi.serves(dev) { return .fail(.EINVAL) }
         let virt = c[f.virtId]
         if dev.vdeviceId != 0 || vi.virtIds[virt] != nil { return .fail(.EEXIST) }
         let o = newObject(ctx) { VdeviceObject(id: $0, viommuId: vi.id, deviceId: dev.id, virtId: virt) }
@@ -113,12 +115,13 @@ extension SimulatedKernel {
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
         if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
         if vi.veventqTypes.contains(type) { return .fail(.EEXIST) }
-        let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type) }
+        let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type, depth: c[f.depth]) }
         hold(o, vi)
         vi.veventqTypes.insert(type)
         c[f.outVeventqId] = UInt64(o.id)
         o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
-        c[f.outVeventqFd] = UInt64(install(.eventq(o)))
+        o.queue.object = o
+        c[f.outVeventqFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }
 

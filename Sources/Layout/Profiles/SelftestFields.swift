@@ -4,7 +4,25 @@
 /// the most of them, and probed as `member.field`.
 extension ProfileDump {
     /// Wanted plain names → `member.field` paths in `record`.
+    /// A wanted name already written as `member.field` (one of several union
+    /// members naming a field alike: `access_rw.flags`) is its own path.
     static func nestedPaths(_ record: RecordDecl, wanted: Set<String>) -> [String: String] {
+        let dotted = dottedPaths(record, wanted: wanted.filter { $0.contains(".") })
+        return dotted.merging(plainPaths(record, wanted: wanted.filter { !$0.contains(".") })) { a, _ in a }
+    }
+
+    static func dottedPaths(_ record: RecordDecl, wanted: Set<String>) -> [String: String] {
+        var out: [String: String] = [:]
+        for w in wanted {
+            let parts = w.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let m = record.leafMembers.first(where: { $0.name == parts[0] }),
+                  m.nested?.leafMembers.contains(where: { $0.name == parts[1] }) == true else { continue }
+            out[w] = w
+        }
+        return out
+    }
+
+    static func plainPaths(_ record: RecordDecl, wanted: Set<String>) -> [String: String] {
         var best: (member: String, fields: [String])?
         for m in record.leafMembers {
             guard let name = m.name, let nested = m.nested else { continue }
@@ -29,6 +47,10 @@ extension ProfileDump {
             let probe = { (abi: String) in Self.probe(s.name, paths, abi: abi, tree: tree, scope: scope) }
             p.structs[i].lp64.fields = merged(s.lp64.fields, probe("x86_64"))
             p.structs[i].ilp32.fields = merged(s.ilp32.fields, probe("i386"))
+            // Roles of the members found (carryRoles ran before they were there).
+            let names = Set(p.structs[i].lp64.fields.map(\.name))
+            p.structs[i].pointerFields = Array(Set(s.pointerFields + old.pointerFields.filter(names.contains))).sorted()
+            p.structs[i].fdFields = Array(Set(s.fdFields + old.fdFields.filter(names.contains))).sorted()
         }
     }
 

@@ -1,0 +1,122 @@
+import Cases
+import Layout
+
+/// What a fault queue (IOMMU_FAULT_QUEUE_ALLOC) or a vEVENTQ has pending,
+/// read through its file (eventq.c): page faults waiting to be read, then
+/// to be answered, or vEVENTs with the lost-events header once it is full.
+final class EventQueue {
+    enum Kind { case fault, vevent(depth: UInt64) }
+    struct PageFault { var devId, pasid, grpid, perm: UInt32; var addr: UInt64 }
+    let kind: Kind
+    var faults: [PageFault] = []
+    /// Read faults by cookie, waiting for their response.
+    var responses: [UInt32: PageFault] = [:]
+    /// vEVENTs: their data length, or nil for the lost-events header.
+    var vevents: [Int?] = []
+    /// The fault or vEVENTQ object: its descriptor holds a `users` reference on it until closed.
+    weak var object: SimObject?
+    init(_ kind: Kind) { self.kind = kind }
+
+}
+
+/// What the queues' files read and write, from the profile: sizeof(struct
+/// iommu_hwpt_pgfault) and (struct iommu_hwpt_page_response), the response
+/// codes, and sizeof(struct iommufd_vevent_header) where the version has vEVENTs.
+struct EventSizes {
+    let fault, response: Int
+    let header: Int?
+    let respCodes: Set<UInt64>
+    init(_ p: Profile) throws {
+        func size(_ name: String) throws -> Int {
+            guard let s = p.structure(name) else {
+                throw InputError("profile \(p.name) has no struct \(name) (fault queue)")
+            }
+            return s.lp64.size
+        }
+        fault = try size("iommu_hwpt_pgfault"); response = try size("iommu_hwpt_page_response")
+        header = p.structure("iommufd_vevent_header")?.lp64.size
+        respCodes = [try p.constant("IOMMUFD_PAGE_RESP_SUCCESS"), try p.constant("IOMMUFD_PAGE_RESP_INVALID")]
+    }
+}
+
+/// The queue objects: a fault queue carries its own; VeventqObject has one too.
+final class FaultObject: SimObject {
+    let queue = EventQueue(.fault)
+    init(id: UInt32) { super.init(id: id, kind: .fault) }
+}
+
+extension SimulatedKernel {
+    package func read(_ fd: Int32, count: Int) -> SyscallResult {
+        guard let f = files[fd] else { return .fail(.EBADF) }
+        guard case .eventq(let q) = f else { return .fail(.EINVAL) }
+        switch q.kind {
+        case .fault: return readFaults(q, count)
+        case .vevent: return readVevents(q, count)
+        }
+    }
+
+    package func write(_ fd: Int32, _ bytes: [UInt8]) -> SyscallResult {
+        guard let f = files[fd] else { return .fail(.EBADF) }
+        // A vEVENTQ's file has no write (EINVAL from the VFS).
+        guard case .eventq(let q) = f, case .fault = q.kind else { return .fail(.EINVAL) }
+        let size = events.response
+        if bytes.count % size != 0 { return .fail(.ESPIPE) }
+        var done = 0
+        while done < bytes.count {
+            let cookie = UInt32(StructCodec.load(bytes, done, 4)), code = StructCodec.load(bytes, done + 4, 4)
+            guard events.respCodes.contains(code), q.responses.removeValue(forKey: cookie) != nil else {
+                return done == 0 ? .fail(.EINVAL) : .ok(done)
+            }
+            done += size
+        }
+        return .ok(done)
+    }
+
+    /// Whole faults only, each with a fresh cookie (the lowest free one from 1).
+    func readFaults(_ q: EventQueue, _ count: Int) -> SyscallResult {
+        let size = events.fault
+        if count % size != 0 { return .fail(.ESPIPE) }
+        var done = 0
+        while let fault = q.faults.first {
+            if done >= count || size > count - done { return done == 0 ? .fail(.EINVAL) : .ok(done) }
+            q.faults.removeFirst()
+            var cookie: UInt32 = 1  // XA_FLAGS_ALLOC1
+            while q.responses[cookie] != nil { cookie += 1 }
+            q.responses[cookie] = fault
+            done += size
+        }
+        return .ok(done)
+    }
+
+    /// Header and data of each vEVENT; the lost-events header alone.
+    func readVevents(_ q: EventQueue, _ count: Int) -> SyscallResult {
+        guard let header = events.header else { return .fail(.EINVAL) }
+        if count < header { return .fail(.EINVAL) }
+        var done = 0
+        while let next = q.vevents.first {
+            if done >= count || header > count - done { break }
+            if let data = next, header + data > count - done { return done == 0 ? .fail(.EINVAL) : .ok(done) }
+            q.vevents.removeFirst()
+            done += header + (next ?? 0)
+        }
+        return .ok(done)
+    }
+
+    /// The mock's page fault into the fault queue of the HWPT `dev` is attached to.
+    func deliverFault(_ ctx: IommufdContext, _ dev: DeviceObject, _ fault: EventQueue.PageFault) {
+        guard let h = ctx.hwpt(dev.attachedHwpt),
+              let q = h.holds.lazy.compactMap({ ctx.objects[$0] as? FaultObject }).first else { return }
+        q.queue.faults.append(fault)
+    }
+
+    /// A vEVENT of `data` bytes; past the depth, the lost-events header once.
+    func deliverVevent(_ q: EventQueue, data: Int) {
+        guard case .vevent(let depth) = q.kind else { return }
+        let queued = q.vevents.filter { $0 != nil }.count
+        if UInt64(queued) < depth {
+            q.vevents.append(data)
+        } else if q.vevents.last.map({ $0 != nil }) ?? true {
+            q.vevents.append(nil)
+        }
+    }
+}
