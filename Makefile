@@ -6,7 +6,7 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest coverage clean
+	live fuzz-live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest coverage clean
 
 all: main
 
@@ -83,6 +83,20 @@ live: deps build kernel
 	@if grep -q 'selftest mock cannot bind a device on this boot' $(LIVE_OUT)/results.json; then \
 		echo "make live: the selftest mock cannot bind beside the vIOMMU; once more with intel_iommu=off"; \
 		$(LIVE_VM) --append intel_iommu=off --out $(LIVE_OUT)-mock; fi
+
+# The differential fuzz in the 7.2 lane (issue 11): generated ioctl sequences on
+# the simulator and the lane kernel in lockstep for FUZZ_SECONDS, from FUZZ_SEED
+# (a new one each run unless given; printed first). A disagreement fails it and
+# prints the minimised case; out/vm-fuzz/findings.json replays with `run --cases`.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= $(shell date +%s%N)
+FUZZ_PROFILE ?= linux-7.2
+
+fuzz-live: deps build kernel
+	$(BIN) vm --timeout $$(( $(FUZZ_SECONDS) + 300 )) --out out/vm-fuzz \
+		--kernel "$$(scripts/build-kernel.sh --kernel 7.2 --print-path)" -- \
+		fuzz --backend sim+live --profile $(FUZZ_PROFILE) --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) \
+		--out out/vm-fuzz
 
 # The suite inside a virtme-ng session (vng --run, TCG) on the lane kernel:
 # the catalogue live with the mock, vfio cases skipped (vng gives no vfio

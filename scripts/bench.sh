@@ -33,9 +33,20 @@ printf 'abi --arch all (Linux 7.2, %s ABIs, %s cores): %d.%03d s (best of 5)\n' 
 for p in linux-7.2 tsm-v5; do
 	"$bin" bench-sim --profile "$p"
 done
+# The differential fuzzer (issue 11): generated calls per second, probes not counted.
+"$bin" fuzz --backend sim --calls 1000000 --seed 1 --out "$scratch/fuzz" | tail -n 1 |
+	sed 's/^fuzz:/fuzz --backend sim:/'
+"$bin" fuzz --backend sim+sim --calls 1000000 --seed 1 --out "$scratch/fuzz" | tail -n 1 |
+	sed 's/^fuzz:/fuzz --backend sim+sim:/'
 
 # The VM lane, when the kernel is already built (it is never built here).
 if kernel=$(scripts/build-kernel.sh --print-path 2>/dev/null); then
+	out=$scratch/fuzzvm && mkdir "$out"
+	scripts/run-vm.sh --kernel "$kernel" --out "$out" -- "$PWD/$bin" fuzz --backend sim+live --profile linux-7.2 \
+		--calls "${BENCH_FUZZ_CALLS:-100000}" --seed 1 --out "$out" >/dev/null 2>&1 || true
+	grep '^fuzz: [0-9]' "$out/stdout" | sed 's/^fuzz:/fuzz --backend sim+live (VM, TCG):/' ||
+		echo "fuzz --backend sim+live (VM): no figures; see a run of make fuzz-live"
+	rm -rf "$out"
 	out=$scratch/run1 && mkdir "$out"
 	t0=$(date +%s%N)
 	scripts/run-vm.sh --vfio-edu --kernel "$kernel" --out "$out" -- "$PWD/$bin" run --backend live \

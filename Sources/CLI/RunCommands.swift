@@ -81,8 +81,13 @@ struct RunCommand: ParsableCommand {
         if r.exitCode != 0 { throw ExitCode(r.exitCode) }
     }
 
-    func mutations() throws -> Set<SimMutation> {
-        guard let m = simMutation else { return [] }
+    func mutations() throws -> Set<SimMutation> { try SimMutation.parse(simMutation) }
+}
+
+extension SimMutation {
+    /// `--sim-mutation NAME`: none, or the one named; bad input otherwise.
+    static func parse(_ name: String?) throws -> Set<SimMutation> {
+        guard let m = name else { return [] }
         guard let mm = SimMutation(rawValue: m) else {
             throw InputError("unknown mutation '\(m)'; known: "
                 + "\(SimMutation.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -45,7 +45,8 @@ struct UapiConform: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, VmCommand.self,
-                      ApplyCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self])
+                      ApplyCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self,
+                      FuzzCommand.self])
 }
 
 /// `--headers`, for commands that read a header tree.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The syscall boundary every backend implements. A case builds its struct
 /// as bytes and sends `(request, bytes)`; the simulated kernel decodes the
 /// same bytes the live kernel would receive.
@@ -46,52 +50,97 @@ package struct SyscallResult: Sendable, Equatable, CustomStringConvertible {
 /// simulated backend resolves addresses here; for a live backend the buffers
 /// are real memory and the addresses real pointers, so the kernel reads and
 /// writes the same bytes.
+///
+/// Both kinds are laid out alike, so a kernel sees the same thing in either:
+/// each buffer starts on a 2 MiB boundary (the IOVA iommufd picks follows the
+/// address's alignment), the pages it covers are readable and writable (bytes
+/// past its end up to the page boundary read as 0), and the page after them
+/// is not mapped (a real buffer is followed by a PROT_NONE guard).
 package final class UserMemory {
-    package private(set) var buffers: [(base: UInt64, bytes: [UInt8])] = []
-    /// Simulated buffers get page-aligned addresses from here up, a guard page apart.
+    /// Each buffer's address, its size as asked, and its mapped bytes (whole pages).
+    package private(set) var buffers: [(base: UInt64, size: Int, bytes: [UInt8])] = []
+    /// Simulated buffers get addresses from here up, a guard page apart.
     private var nextBase: UInt64 = 0x7f00_0000_0000
-    private var real: [UnsafeMutableRawPointer] = []
+    /// Real buffers: the whole mapping (guard and alignment slack included).
+    private var real: [(start: UnsafeMutableRawPointer, length: Int)] = []
     package let isReal: Bool
+
+    /// Buffer starts are aligned to this (the largest IOVA alignment iommufd keeps).
+    package static let alignment: UInt64 = 1 << 21
+    package static let page = 4096
 
     package init(real: Bool = false) { isReal = real }
 
-    deinit { for p in real { p.deallocate() } }
+    deinit { for r in real { _ = munmap(r.start, r.length) } }
+
+    /// The mapped extent of a buffer of `count` bytes: whole pages.
+    static func extent(_ count: Int) -> Int { max((count + page - 1) / page * page, page) }
 
     /// Allocate a buffer; returns its (simulated or real) user address.
     package func allocate(_ bytes: [UInt8]) -> UInt64 {
+        let mapped = UserMemory.extent(bytes.count)
         if isReal {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 4096)
-            bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
-            real.append(p)
-            let base = UInt64(UInt(bitPattern: p))
-            buffers.append((base, bytes))
+            guard let p = UserMemory.map(mapped) else { return 0 }
+            bytes.withUnsafeBytes { if let b = $0.baseAddress { p.base.copyMemory(from: b, byteCount: bytes.count) } }
+            real.append((p.start, p.length))
+            let base = UInt64(UInt(bitPattern: p.base))
+            buffers.append((base, bytes.count, bytes + [UInt8](repeating: 0, count: mapped - bytes.count)))
             return base
         }
         let base = nextBase
-        nextBase += UInt64((bytes.count + 0xfff) & ~0xfff) + 0x1000
-        buffers.append((base, bytes))
+        let next = base + UInt64(mapped) + UInt64(UserMemory.page)
+        nextBase = (next + UserMemory.alignment - 1) / UserMemory.alignment * UserMemory.alignment
+        buffers.append((base, bytes.count, bytes + [UInt8](repeating: 0, count: mapped - bytes.count)))
         return base
     }
 
-    /// The current bytes of buffer `i`: for real memory, what the kernel left there.
+    /// `mapped` bytes, read-write, at a 2 MiB boundary, followed by an
+    /// unmapped page: reserve it all PROT_NONE, then open up the buffer.
+    private static func map(_ mapped: Int) -> (base: UnsafeMutableRawPointer, start: UnsafeMutableRawPointer,
+                                                length: Int)? {
+        let length = mapped + page + Int(alignment)
+        guard let start = mmap(nil, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              start != MAP_FAILED else { return nil }
+        let raw = UInt(bitPattern: start)
+        let aligned = (raw + UInt(alignment) - 1) / UInt(alignment) * UInt(alignment)
+        guard let base = UnsafeMutableRawPointer(bitPattern: aligned),
+              mprotect(base, mapped, PROT_READ | PROT_WRITE) == 0 else {
+            _ = munmap(start, length)
+            return nil
+        }
+        return (base, start, length)
+    }
+
+    /// The current bytes of buffer `i` (its asked size): for real memory, what the kernel left there.
     private func contents(_ i: Int) -> [UInt8] {
-        guard isReal, let p = UnsafeRawPointer(bitPattern: UInt(buffers[i].base)) else { return buffers[i].bytes }
-        return Array(UnsafeRawBufferPointer(start: p, count: buffers[i].bytes.count))
+        guard isReal, let p = UnsafeRawPointer(bitPattern: UInt(buffers[i].base)) else {
+            return Array(buffers[i].bytes.prefix(buffers[i].size))
+        }
+        return Array(UnsafeRawBufferPointer(start: p, count: buffers[i].size))
     }
 
     /// Index of the buffer holding [addr, addr+count), if one does.
     private func owner(_ addr: UInt64, _ count: Int) -> Int? {
         buffers.indices.first { i in
-            addr >= buffers[i].base && addr + UInt64(count) <= buffers[i].base + UInt64(buffers[i].bytes.count)
+            addr >= buffers[i].base && addr - buffers[i].base <= UInt64(buffers[i].bytes.count)
+                && UInt64(count) <= UInt64(buffers[i].bytes.count) - (addr - buffers[i].base)
         }
     }
 
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
+    /// Whether [addr, addr+count) lies in one buffer (no copy is made: count may be huge).
+    package func owns(_ addr: UInt64, _ count: UInt64) -> Bool {
+        count <= UInt64(Int.max) && owner(addr, Int(count)) != nil
+    }
+
     package func read(_ addr: UInt64, _ count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
         guard let i = owner(addr, count) else { return count == 0 && addr != 0 ? [] : nil }
         let o = Int(addr - buffers[i].base)
-        return Array(contents(i)[o..<o + count])
+        if isReal, let p = UnsafeRawPointer(bitPattern: UInt(addr)) {
+            return Array(UnsafeRawBufferPointer(start: p, count: count))
+        }
+        return Array(buffers[i].bytes[o..<o + count])
     }
 
     /// Write into a buffer; false (EFAULT) if the range is not owned.

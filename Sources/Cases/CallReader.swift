@@ -117,12 +117,9 @@ struct CallReader {
                 throw fail(label + "\"\(s)\" does not fit \(f.name), a \(f.size)-byte field (0...\(f.max))")
             }
             return .int(value)
-        case .object(let pairs) where pairs.count == 1 && pairs[0].key == "buffer":
+        case .object(let pairs) where pairs.contains(where: { $0.key == "buffer" }):
             guard f.pointer else { throw fail(label + "\(f.name) is not a pointer field: no buffer may go there") }
-            guard case .number(let text) = pairs[0].value, let n = Int(text), n >= 0, n <= CaseFile.maxBytes else {
-                throw fail(label + "a buffer is a whole number of bytes, 0 to \(CaseFile.maxBytes)")
-            }
-            return .buffer(n)
+            return try buffer(pairs, label: label)
         case .object(let pairs) where pairs.count == 1 && pairs[0].key == "bytes":
             guard f.pointer else { throw fail(label + "\(f.name) is not a pointer field: no buffer may go there") }
             return .bytes(try bytes(pairs[0].value, key: "bytes", label: label))
@@ -130,6 +127,53 @@ struct CallReader {
             throw fail(label + "value must be a number, constant names, a $reference, {\"buffer\": n} "
                        + "or {\"bytes\": hex}")
         }
+    }
+
+    /// `{"buffer": n}`, with optional `"bytes"` (hex, at most n) and
+    /// `"offset"` (0...n: the field gets the address of that byte).
+    func buffer(_ pairs: [(key: String, value: JSONValue)], label: String) throws -> FieldValue {
+        if let bad = pairs.map(\.key).first(where: { !["buffer", "bytes", "offset"].contains($0) }) {
+            throw fail(label + "unknown buffer key \"\(bad)\" (buffer, bytes, offset)")
+        }
+        func whole(_ key: String) throws -> Int? {
+            guard let v = pairs.first(where: { $0.key == key })?.value else { return nil }
+            guard case .number(let text) = v, let n = Int(text), n >= 0, n <= CaseFile.maxBytes else {
+                throw fail(label + "a buffer's \"\(key)\" is a whole number of bytes, 0 to \(CaseFile.maxBytes)")
+            }
+            return n
+        }
+        let n = try whole("buffer") ?? 0
+        let offset = try whole("offset") ?? 0
+        let bytes = try self.bytes(pairs.first { $0.key == "bytes" }?.value, key: "bytes", label: label)
+        guard bytes.count <= n, offset <= n else {
+            throw fail(label + "a buffer's \"bytes\" and \"offset\" must lie within its \(n) bytes")
+        }
+        if bytes.isEmpty && offset == 0 { return .buffer(n) }
+        return .data(UserBytes(bytes: bytes, size: n, offset: offset))
+    }
+
+    /// `written`: `{field: value}` the checked call must leave in the struct;
+    /// for a pointer field `{"bytes": hex}`, what its buffer must hold.
+    func written(_ v: JSONValue?, call: Call) throws -> [String: Written] {
+        guard let v else { return [:] }
+        guard case .object(let pairs) = v else { throw fail("\"written\" must be an object of field: value") }
+        let structs = profiles.compactMap { p in p.ioctl(call.ioctl).flatMap { p.structure($0.struct) } }
+        var out: [String: Written] = [:]
+        for (k, value) in pairs {
+            let info = try field(k, ioctl: call.ioctl, in: structs, label: "written: ")
+            if case .object(let inner) = value, inner.count == 1, inner[0].key == "bytes" {
+                guard info.pointer, call.fields[k] != nil else {
+                    throw fail("written: \(k): bytes are for a pointer field the call gives a buffer")
+                }
+                out[k] = .bytes(try bytes(inner[0].value, key: "bytes", label: "written: \(k): "))
+                continue
+            }
+            guard case .int(let n) = try fieldValue(value, info, label: "written: \(k): ", profiles) else {
+                throw fail("written: \(k): a number or constant names")
+            }
+            out[k] = .int(n)
+        }
+        return out
     }
 
     func number(_ text: String, _ f: FieldInfo, label: String) throws -> FieldValue {

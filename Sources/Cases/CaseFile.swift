@@ -73,6 +73,15 @@ package enum CaseFile {
         return id
     }
 
+    /// Lower-case hex, two digits a byte, as `parseHex` reads it.
+    package static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xf)]) }
+        return out
+    }
+
     /// Hex bytes, with optional `0x` and white space between bytes.
     static func parseHex(_ s: String) -> [UInt8]? {
         var h = s.filter { !$0.isWhitespace }

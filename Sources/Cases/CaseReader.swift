@@ -21,7 +21,7 @@ struct CaseReader {
     static let callKeys: Set<String> = ["ioctl", "target", "fields", "size", "tail", "payload", "null", "expect",
                                         "consumes", "outputs", "read", "write", "count"]
     static let caseKeys: Set<String> = callKeys.union(["id", "summary", "reference", "profiles", "requires", "setup",
-                                                       "before"])
+                                                       "before", "written"])
 
     func fail(_ message: String) -> InputError { InputError("\(file): case \(id): \(message)") }
 
@@ -89,8 +89,9 @@ struct CaseReader {
                 before.append(c)
             }
         }
-        let call = try calls.call(members.filter { CaseReader.callKeys.contains($0.key) }, label: "", defined: defined,
+        var call = try calls.call(members.filter { CaseReader.callKeys.contains($0.key) }, label: "", defined: defined,
                                   expect: expect)
+        call.written = try calls.written(member("written"), call: call)
         var requirements = try requires()
         requirements.profiles = restricted.map(Set.init)
         var out = ConformanceCase(id: id, requirements: requirements, setup: setup, before: before, call: call,

@@ -31,6 +31,18 @@ package struct CompiledCall: Sendable {
     package var consumes: String?
     package var expect: Outcome
     package var layout: StructLayout
+    /// What the call must leave in the struct (or, for a pointer field, in
+    /// the buffer of patch `patch`).
+    package var written: [Check] = []
+
+    package struct Check: Sendable {
+        package var field: String
+        package var offset: Int
+        package var width: Int
+        package var value: Written
+        /// For `.bytes`: the index in `patches` of the field's buffer.
+        package var patch: Int = -1
+    }
     /// A read/write instead of an ioctl, and the slot of its descriptor's name.
     package var fileIO: FileIO?
     package var fdSlot = -1
@@ -108,8 +120,21 @@ package enum Compiler {
                     throw InputError("\(context): unknown reference $\(r)")
                 }
                 patches.append(.init(offset: f.offset, width: width, value: value, slot: RefSlots.slot(r)))
-            case .buffer, .bytes: patches.append(.init(offset: f.offset, width: width, value: value))
+            case .buffer, .bytes, .data: patches.append(.init(offset: f.offset, width: width, value: value))
             }
+        }
+        let checks = try call.written.sorted { $0.key < $1.key }.map { name, value in
+            guard let f = layout.field(name), f.size > 0 else {
+                throw InputError("\(context): \(call.ioctl) (\(ps.name)) has no field '\(name)'")
+            }
+            var c = CompiledCall.Check(field: name, offset: f.offset, width: min(f.size, 8), value: value)
+            if case .bytes = value {
+                guard let i = patches.firstIndex(where: { $0.offset == f.offset }) else {
+                    throw InputError("\(context): written \(name): the call puts no buffer there")
+                }
+                c.patch = i
+            }
+            return c
         }
         let st = ps.lp64.size
         for (i, b) in call.payload.enumerated() { bytes[st + i] = b }
@@ -127,6 +152,6 @@ package enum Compiler {
         }
         return CompiledCall(ioctl: call.ioctl, request: ioRequest(type: io.type, nr: io.nr), target: call.target,
                             bytes: call.nullArg ? nil : bytes, patches: patches, outputs: outs,
-                            consumes: call.consumes, expect: call.expect, layout: layout)
+                            consumes: call.consumes, expect: call.expect, layout: layout, written: checks)
     }
 }

@@ -56,14 +56,15 @@ package enum Outcome: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A field's value in a case: a number (stored as the field's bit pattern),
-/// a reference to a setup object or fd (`$ioas`, `$iommufd`), or a zeroed
+/// a reference to a setup object or fd (`$ioas`, `$iommufd`), a zeroed
 /// user buffer of n bytes (or of the given bytes) whose address is filled in
-/// at run time.
+/// at run time, or a user buffer with contents and the address of one of its bytes.
 package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
     case int(UInt64)
     case ref(String)
     case buffer(Int)
     case bytes([UInt8])
+    case data(UserBytes)
 
     package static func neg(_ v: Int64) -> FieldValue { .int(UInt64(bitPattern: v)) }
 
@@ -73,6 +74,35 @@ package enum FieldValue: Sendable, Hashable, CustomStringConvertible {
         case .ref(let n): return "$" + n
         case .buffer(let n): return "buf[\(n)]"
         case .bytes(let b): return "buf[\(b.count) set]"
+        case .data(let d): return "buf[\(d.size)]" + (d.offset == 0 ? "" : "+\(d.offset)")
+        }
+    }
+}
+
+/// User memory of `size` bytes starting with `bytes` (the rest zero); the
+/// field gets the address of byte `offset` (0...size).
+package struct UserBytes: Sendable, Hashable {
+    package var bytes: [UInt8]
+    package var size: Int
+    package var offset: Int
+    package init(bytes: [UInt8], size: Int, offset: Int) { self.bytes = bytes; self.size = size; self.offset = offset }
+
+    /// The buffer's initial contents, `size` bytes.
+    package var contents: [UInt8] {
+        bytes.count >= size ? Array(bytes.prefix(size)) : bytes + [UInt8](repeating: 0, count: size - bytes.count)
+    }
+}
+
+/// What a checked call must have left in a struct field: a value, or for a
+/// pointer field the bytes of the buffer it points to.
+package enum Written: Sendable, Hashable, CustomStringConvertible {
+    case int(UInt64)
+    case bytes([UInt8])
+
+    package var description: String {
+        switch self {
+        case .int(let v): return v > 0xffff ? "0x" + String(v, radix: 16) : "\(v)"
+        case .bytes(let b): return CaseFile.hex(b)
         }
     }
 }
@@ -140,6 +170,8 @@ package struct Call: Sendable, Hashable {
     /// holds ("object" ids go to IOMMU_DESTROY, "fd" values are closed), and
     /// the `$name` later calls may use.
     package var outputs: [Output]
+    /// Struct fields (and buffers of pointer fields) the call must leave so.
+    package var written: [String: Written] = [:]
 
     package struct Output: Sendable, Hashable {
         package var field: String

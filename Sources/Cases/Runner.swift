@@ -208,7 +208,27 @@ package final class CaseRunner {
         // Sized up front: growing it per case showed up in profiles.
         var cleanup: [Cleanup] = { var a: [Cleanup] = []; a.reserveCapacity(16); return a }()
         let memory: UserMemory
+        /// What the last call with `written` checks left wrong.
+        var mismatches: [String] = []
         init(memory: UserMemory) { self.memory = memory }
+    }
+
+    /// The `written` checks of `c` against the struct it got back and the
+    /// buffers its patches point to; one line per field that is not as stated.
+    static func check(_ c: CompiledCall, _ arg: [UInt8]?, _ buffers: [UInt64], _ memory: UserMemory) -> [String] {
+        var out: [String] = []
+        for w in c.written {
+            switch w.value {
+            case .int(let want):
+                let got = CompiledCall.load(arg ?? [], at: w.offset, width: w.width)
+                if got != want { out.append("\(w.field) = \(Written.int(got)), wanted \(Written.int(want))") }
+            case .bytes(let want):
+                guard w.patch >= 0, w.patch < buffers.count else { continue }
+                let got = memory.read(buffers[w.patch], want.count) ?? []
+                if got != want { out.append("\(w.field) buffer \(Written.bytes(got)), wanted \(Written.bytes(want))") }
+            }
+        }
+        return out
     }
 
     private struct StepError: Error { var message: String }
@@ -217,7 +237,8 @@ package final class CaseRunner {
         r.failed ? r.errno.name : (r.value == 0 ? "OK" : "OK(\(r.value))")
     }
 
-    /// One call with its patches applied; records outputs on success.
+    /// One call with its patches applied; records outputs on success. A
+    /// call with `written` checks returns what they found wrong in `mismatches`.
     private func exec(_ c: CompiledCall, _ ctx: inout Ctx) throws -> SyscallResult {
         if let io = c.fileIO {
             guard c.fdSlot >= 0, let v = ctx.names[c.fdSlot] else {
@@ -231,6 +252,7 @@ package final class CaseRunner {
         }
         guard let fd = ctx.fds[c.target] else { throw StepError(message: "no \(c.target.rawValue) descriptor") }
         var arg = c.bytes
+        var buffers: [UInt64] = []
         if var bytes = arg {
             for p in c.patches {
                 let v: UInt64
@@ -242,12 +264,15 @@ package final class CaseRunner {
                     else { throw StepError(message: "$\(r) is not defined by the setup") }
                 case .buffer(let n): v = ctx.memory.allocate([UInt8](repeating: 0, count: n))
                 case .bytes(let b): v = ctx.memory.allocate(b)
+                case .data(let d): v = ctx.memory.allocate(d.contents) &+ UInt64(d.offset)
                 }
+                if !c.written.isEmpty { buffers.append(v) }
                 CompiledCall.store(v, into: &bytes, at: p.offset, width: p.width)
             }
             arg = bytes
         }
         let r = backend.ioctl(fd, c.request, &arg, memory: ctx.memory)
+        if !c.written.isEmpty { ctx.mismatches = CaseRunner.check(c, arg, buffers, ctx.memory) }
         guard !r.failed else { return r }
         let bytes = arg ?? []
         for o in c.outputs {
@@ -351,6 +376,10 @@ package final class CaseRunner {
             return CaseResult(id: id, status: .fail, got: got, expected: expected,
                               reason: "expected \(expected), got \(got)"
                                   + (left.isEmpty ? "" : "; teardown: " + left.joined(separator: ", ")))
+        }
+        if !ctx.mismatches.isEmpty {
+            return CaseResult(id: id, status: .fail, got: got + " (" + ctx.mismatches.joined(separator: "; ") + ")",
+                              expected: expected, reason: "written: " + ctx.mismatches.joined(separator: "; "))
         }
         if !left.isEmpty {
             return CaseResult(id: id, status: .fail, got: got, expected: expected,

@@ -94,10 +94,14 @@ package enum SetupStep: String, Sendable, Hashable, CaseIterable, Codable {
     package var needsTsmDevice: Bool { definition.needs == .tsmDevice }
     package var defines: [String] { definition.defines }
     /// Every name a `$ref` may use; `iommufd` is the case's /dev/iommu fd.
-    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + extraNames)
+    package static let referenceNames: Set<String> = Set(allCases.flatMap(\.defines) + extraNames
+                                                         + outputObjectNames + outputFdNames)
     /// Names a case's own calls may give what they create (`outputs`).
     static let extraNames = ["iommufd", "vdevice2", "ioas2", "hwpt2", "access", "stdev2", "idev2", "veventq",
                              "veventq_fd", "viommu2", "nested2"]
+    /// `o1`...`o32` and `fd1`...`fd4` name what `before` calls create (fuzz findings).
+    package static let outputObjectNames = (1...32).map { "o\($0)" }
+    package static let outputFdNames = (1...4).map { "fd\($0)" }
     /// The step that defines a name.
     package static func defining(_ name: String) -> SetupStep? { allCases.first { $0.defines.contains(name) } }
 

@@ -38,13 +38,15 @@ import Testing
         let ioas = UInt64(s.ioas(fd))
         let ranges = s.mem.allocate(StructCodec.le64(0x1000) + StructCodec.le64(0x1fff) + StructCodec.le64(0x10000) + StructCodec.le64(0x1ffff))
         #expect(s.call(fd, "IOMMU_IOAS_ALLOW_IOVAS", ["ioas_id": ioas, "num_iovas": 2, "allowed_iovas": ranges]).r == .ok(0))
-        let r = s.call(fd, "IOMMU_IOAS_IOVA_RANGES", ["ioas_id": ioas, "num_iovas": 1])
+        // IOVA_RANGES reports the holes of the reserved ranges: the allowed list only steers allocation.
+        let r = s.call(fd, "IOMMU_IOAS_IOVA_RANGES", ["ioas_id": ioas, "num_iovas": 0])
         #expect(r.r == .fail(Errno.EMSGSIZE))
-        #expect(r.out["num_iovas"] == 2)
+        #expect(r.out["num_iovas"] == 1)
         let out = s.mem.allocate([UInt8](repeating: 0, count: 32))
         let ok = s.call(fd, "IOMMU_IOAS_IOVA_RANGES", ["ioas_id": ioas, "num_iovas": 2, "allowed_iovas": out])
         #expect(ok.r == .ok(0))
-        #expect(StructCodec.load(s.mem.bytes(at: out)!, 16, 8) == 0x10000)
+        #expect(ok.out["num_iovas"] == 1)
+        #expect(StructCodec.load(s.mem.bytes(at: out)!, 8, 8) == UInt64.max)
         #expect(s.call(fd, "IOMMU_IOAS_IOVA_RANGES", ["ioas_id": ioas, "__reserved": 1]).r == .fail(Errno.EOPNOTSUPP))
         // Overlapping allowed ranges → EINVAL.
         let bad = s.mem.allocate(StructCodec.le64(0x1000) + StructCodec.le64(0x2fff) + StructCodec.le64(0x2000) + StructCodec.le64(0x3fff))
@@ -57,11 +59,16 @@ import Testing
         let a = UInt64(s.ioas(fd)), b = UInt64(s.ioas(fd))
         #expect(s.call(fd, "IOMMU_IOAS_MAP_FILE", ["flags": 7, "ioas_id": a, "fd": 1, "start": 0, "length": 0x2000, "iova": 0x10000]).r == .ok(0))
         #expect(s.call(fd, "IOMMU_IOAS_MAP_FILE", ["flags": 6, "ioas_id": a, "fd": 555, "length": 0x1000]).r == .fail(Errno.EBADF))
-        #expect(s.call(fd, "IOMMU_IOAS_MAP_FILE", ["flags": 6, "ioas_id": a, "fd": 0, "start": 1 << 30, "length": 0x1000]).r == .fail(Errno.EINVAL))
+        // Past the file's end: nothing pins it without a domain (7.2, seen by the fuzzer).
+        #expect(s.call(fd, "IOMMU_IOAS_MAP_FILE", ["flags": 6, "ioas_id": a, "fd": 0, "start": 1 << 30, "length": 0x1000]).r == .ok(0))
         #expect(s.call(fd, "IOMMU_IOAS_CHANGE_PROCESS").r == .ok(0))
         let c = s.call(fd, "IOMMU_IOAS_COPY", ["flags": 6, "dst_ioas_id": b, "src_ioas_id": a, "length": 0x2000, "src_iova": 0x10000])
         #expect(c.r == .ok(0))
-        #expect(s.call(fd, "IOMMU_IOAS_COPY", ["flags": 6, "dst_ioas_id": b, "src_ioas_id": a, "length": 0x1000, "src_iova": 0x10000]).r == .fail(Errno.ENOENT))
+        // Part of an area copies (7.2, seen by the fuzzer); a range no area covers is ENOENT.
+        #expect(s.call(fd, "IOMMU_IOAS_COPY", ["flags": 6, "dst_ioas_id": b, "src_ioas_id": a, "length": 0x1000,
+                                               "src_iova": 0x11000]).r == .ok(0))
+        #expect(s.call(fd, "IOMMU_IOAS_COPY", ["flags": 6, "dst_ioas_id": b, "src_ioas_id": a, "length": 0x1000,
+                                               "src_iova": 0x40000]).r == .fail(Errno.ENOENT))
         #expect(s.call(fd, "IOMMU_IOAS_MAP", ["flags": 6, "ioas_id": a, "user_va": 0x1000, "length": 0x1000]).r == .ok(0))
         #expect(s.call(fd, "IOMMU_IOAS_CHANGE_PROCESS").r == .fail(Errno.EINVAL))
         #expect(s.call(fd, "IOMMU_IOAS_CHANGE_PROCESS", ["__reserved": 1]).r == .fail(Errno.EOPNOTSUPP))

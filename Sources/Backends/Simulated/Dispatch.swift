@@ -134,7 +134,7 @@ extension SimulatedKernel {
         case .ioasAlloc(let f): return ioasAlloc(f, ctx, &c)
         case .allowIovas(let f): return allowIovas(f, ctx, &c, mem)
         case .iovaRanges(let f): return iovaRanges(f, ctx, &c, mem)
-        case .ioasMap(let f): return ioasMap(f, ctx, &c)
+        case .ioasMap(let f): return ioasMap(f, ctx, &c, mem)
         case .ioasUnmap(let f): return ioasUnmap(f, ctx, &c)
         case .ioasCopy(let f): return ioasCopy(f, ctx, &c)
         case .option(let f): return option(f, ctx, &c)

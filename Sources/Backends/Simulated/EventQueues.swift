@@ -13,6 +13,8 @@ final class EventQueue {
     var responses: [UInt32: PageFault] = [:]
     /// vEVENTs: their data length, or nil for the lost-events header.
     var vevents: [Int?] = []
+    /// The fault or vEVENTQ object: its descriptor holds a `users` reference on it until closed.
+    weak var object: SimObject?
     init(_ kind: Kind) { self.kind = kind }
 
 }

@@ -25,6 +25,8 @@ struct HwInfoFields {
     let flags, reserved, devId, dataLen, dataUptr: FieldHandle
     let outDataType, outMaxPasidLog2, outCapabilities: FieldHandle
     let flagMask, typeSelftest, capDirtyTracking: UInt64
+    /// IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED where the version has it (7.2 reports it for the mock).
+    let capNoAts: UInt64
     /// IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type and the DEFAULT type it
     /// stands for, where the version has the flag (7.2; not 6.12).
     let input: (flag: UInt64, field: FieldHandle, typeDefault: UInt64)?
@@ -35,6 +37,7 @@ struct HwInfoFields {
         flagMask = try r.flagMask()
         typeSelftest = try r.constant("IOMMU_HW_INFO_TYPE_SELFTEST")
         capDirtyTracking = try r.constant("IOMMU_HW_CAP_DIRTY_TRACKING")
+        capNoAts = r.profile.enums["IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED"].map { UInt64(bitPattern: $0) } ?? 0
         input = try r.flagBit("IOMMU_HW_INFO_FLAG_INPUT_TYPE").map {
             ($0, try r("in_data_type"), try r.constant("IOMMU_HW_INFO_TYPE_DEFAULT"))
         }
@@ -117,15 +120,19 @@ extension SimulatedKernel {
         let faultAndNest = flags & f.faultIdValid != 0 && flags & f.nestParent != 0
         if !skipFlags && (flags & ~f.flagMask != 0 || faultAndNest) { return .fail(.EOPNOTSUPP) }
         if !skipFlags && pt.kind == .ioas && flags & ~f.pagingFlags != 0 { return .fail(.EOPNOTSUPP) }
-        var fault: SimObject?
-        if flags & f.faultIdValid != 0 {
-            guard let q = ctx.fault(c.u32(f.faultId)) else { return .fail(.ENOENT) }
-            fault = q
+        // The fault queue is looked up once the HWPT is made (iommufd_hwpt_alloc), after the checks of either path.
+        func fault() -> SimObject?? {
+            guard flags & f.faultIdValid != 0 else { return .some(nil) }
+            return ctx.fault(c.u32(f.faultId)).map { .some($0) }
         }
         let o: HwptObject
+        var queue: SimObject?
         if pt.kind == .ioas {
             if dt != f.dataNone { return .fail(.EOPNOTSUPP) }
             if flags & f.dirtyTracking != 0 && dev.mockFlags & MockFlags.noDirty != 0 { return .fail(.EOPNOTSUPP) }
+            if dev.pci == nil, let ioas = pt as? IoasObject, let e = addMockDomain(ctx, ioas) { return .fail(e) }
+            guard let q = fault() else { return .fail(.ENOENT) }
+            queue = q
             o = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             o.nestParent = flags & f.nestParent != 0
             o.dirtyCapable = flags & f.dirtyTracking != 0
@@ -139,12 +146,14 @@ extension SimulatedKernel {
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
             if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
                                      lengths: Selftest.hwptDataLengths) { return .fail(e) }
+            guard let q = fault() else { return .fail(.ENOENT) }
+            queue = q
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
             let ioasId = (pt as? HwptObject)?.ioasId ?? ctx.hwpt(pt.holds.first ?? 0)?.ioasId ?? 0
             o = newObject(ctx) { HwptObject(id: $0, nested: true, ioasId: ioasId) }
             hold(o, pt)
         }
-        if let q = fault { hold(o, q) }
+        if let q = queue { hold(o, q) }
         c[f.outHwptId] = UInt64(o.id)
         return .ok()
     }
@@ -161,15 +170,20 @@ extension SimulatedKernel {
         let info = Selftest.hwInfo
         let len = Int(c.u32(f.dataLen))
         if len > 0 {
-            var out = [UInt8](repeating: 0, count: len)
-            let n = min(len, info.count)
-            out.replaceSubrange(0..<n, with: info[0..<n])
-            if !mem.write(c[f.dataUptr], out) { return .fail(.EFAULT) }
+            // copy_to_user of the driver's data, then clear_user of the rest: each may fault (EFAULT),
+            // the first having written its bytes.
+            let n = min(len, info.count), uptr = c[f.dataUptr]
+            if !mem.write(uptr, Array(info[0..<n])) { return .fail(.EFAULT) }
+            if len > n {
+                guard mem.owns(uptr &+ UInt64(n), UInt64(len - n)) else { return .fail(.EFAULT) }
+                if !mem.write(uptr &+ UInt64(n), [UInt8](repeating: 0, count: len - n)) { return .fail(.EFAULT) }
+            }
         }
         c[f.dataLen] = UInt64(info.count)
         c[f.outDataType] = f.typeSelftest
         c[f.outMaxPasidLog2] = dev.mockFlags & MockFlags.pasid != 0 ? Selftest.pasidWidth : 0
-        c[f.outCapabilities] = dev.mockFlags & MockFlags.noDirty != 0 ? 0 : f.capDirtyTracking
+        c[f.outCapabilities] = (dev.mockFlags & MockFlags.noDirty != 0 ? 0 : f.capDirtyTracking)
+            | (dev.pci == nil ? f.capNoAts : 0)
         return .ok()
     }
 
@@ -177,7 +191,7 @@ extension SimulatedKernel {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         // __reserved is deliberately not checked (contract §5.3).
         guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
-        if !h.dirtyCapable { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops (iopt_set_dirty_tracking)
         h.dirtyEnabled = c[f.flags] & f.enable != 0
         return .ok(respond: .none)
     }
@@ -187,11 +201,18 @@ extension SimulatedKernel {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let h = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
         let iova = c[f.iova], length = c[f.length], ps = c[f.pageSize]
-        if iova.addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
-        if ps == 0 || iova % ps != 0 || length % ps != 0 { return .fail(.EINVAL) }
-        if !h.dirtyCapable { return .fail(.EINVAL) }
-        let bytes = Int(((length / ps) + 7) / 8)
-        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: bytes)) { return .fail(.EFAULT) }
+        // iommufd_check_iova_range, masks and all (a page size that is no power of two slips through),
+        // then the dirty ops (seen on 7.2 by the fuzzer).
+        let (last, o) = iova.addingReportingOverflow(length &- 1)
+        if o { return .fail(.EOVERFLOW) }
+        let pg = ctx.ioas(h.ioasId).map { ioasAlignment(ctx, $0) } ?? 1
+        if iova & (pg - 1) != 0 || (last &+ 1) & (pg - 1) != 0 { return .fail(.EINVAL) }
+        if ps == 0 || iova & (ps - 1) != 0 || (last &+ 1) & (ps - 1) != 0 { return .fail(.EINVAL) }
+        if !h.dirtyCapable { return .fail(.EOPNOTSUPP) }  // no dirty_ops (iommu_read_and_clear_dirty)
+        // The bitmap must lie in user memory; checked before a copy is made (length / page_size may be huge).
+        let bytes = ((length / ps) + 7) / 8
+        guard bytes == 0 || mem.owns(c[f.data], bytes) else { return .fail(.EFAULT) }
+        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: Int(bytes))) { return .fail(.EFAULT) }
         // The walk over the IOAS's areas, after the bitmap is pinned (6.12 io_pagetable.c).
         if f.needsMappedRange && !mapped(ctx.ioas(h.ioasId)?.mappings ?? [], iova: iova, length: length) {
             return .fail(.EINVAL)
@@ -209,15 +230,15 @@ extension SimulatedKernel {
     }
 
     func invalidate(_ f: InvalidateFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
-        if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
-        let num = c.u32(f.entryNum), elen = c.u32(f.entryLen), uptr = c[f.dataUptr]
-        let tooMuch = elen == 0 || elen > InvalidateLimits.maxEntryLen || num > InvalidateLimits.maxEntries
-        if num != 0 && (uptr == 0 || tooMuch) { return .fail(.EINVAL) }
-        // From here on entry_num (entries handled) is written back even on error.
+        // entry_num (entries handled) is written back even on error (`goto out`; seen on 7.2 by the fuzzer).
         func out(_ done: UInt32, _ e: Errno?) -> HandlerResult {
             c[f.entryNum] = UInt64(done)
             return .init(value: e == nil ? 0 : -1, errno: e, respond: .fields([f.entryNum]))
         }
+        if c[f.reserved] != 0 && !skipReserved { return out(0, .EOPNOTSUPP) }
+        let num = c.u32(f.entryNum), elen = c.u32(f.entryLen), uptr = c[f.dataUptr]
+        let tooMuch = elen == 0 || elen > InvalidateLimits.maxEntryLen || num > InvalidateLimits.maxEntries
+        if num != 0 && (uptr == 0 || tooMuch) { return out(0, .EINVAL) }
         // The id is looked up even for an empty array (seen on a 7.2 kernel).
         guard let o = ctx.objects[c.u32(f.hwptId)] else { return out(0, .ENOENT) }
         let named = o.kind == .hwptNested || (o.kind == .viommu && f.target.names("viommu"))
@@ -253,6 +274,8 @@ extension SimulatedKernel {
         if c[f.flags] & ~f.flagMask != 0 && !skipFlags && !skipReserved { return .fail(.EOPNOTSUPP) }
         let o = newObject(ctx) { FaultObject(id: $0) }
         c[f.outFaultId] = UInt64(o.id)
+        o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
+        o.queue.object = o
         c[f.outFaultFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }

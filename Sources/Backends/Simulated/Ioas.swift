@@ -55,10 +55,13 @@ struct MapFields {
     let reserved: FieldHandle?
     /// MAP_FILE's file: its fd and the offset in it.
     let file: (fd: FieldHandle, start: FieldHandle)?
+    /// IOAS_MAP's user address (the allocated IOVA keeps its alignment).
+    let userVa: FieldHandle?
     init(_ r: FieldResolver, file isFile: Bool) throws {
         flags = try r("flags"); ioasId = try r("ioas_id"); iova = try r("iova"); length = try r("length")
         bits = try MapFlags(r)
         reserved = try r.field("__reserved", if: !isFile)
+        userVa = try r.field("user_va", if: !isFile)
         file = isFile ? (try r("fd"), try r("start")) : nil
     }
 }
@@ -108,6 +111,7 @@ extension SimulatedKernel {
     func destroy(_ f: DestroyFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         guard let o = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         if o.users > 0 && !mutations.contains(.destroyIgnoresUsers) { return .fail(.EBUSY) }
+        if o.id == ctx.vfioCompatIoas { ctx.vfioCompatIoas = 0 }  // the compat IOAS is gone with it
         remove(ctx, o)
         return .ok(respond: .none)
     }
@@ -119,24 +123,36 @@ extension SimulatedKernel {
         return .ok()
     }
 
-    /// The usable IOVA ranges of an IOAS: its allowed list, else the aperture
-    /// (the mock aperture once a selftest device is attached through it).
     /// What the IOAS's reserved ranges leave usable: all of it, or the mock's
-    /// aperture once a mock device is attached.
+    /// aperture once a mock domain maps it.
     func aperture(_ ctx: IommufdContext, _ ioas: IoasObject) -> (UInt64, UInt64) {
-        for case let d as DeviceObject in ctx.objects.values where d.pci == nil && d.attachedHwpt != 0 {
-            if ctx.hwpt(d.attachedHwpt)?.ioasId == ioas.id { return (MockAperture.start, MockAperture.last) }
+        // Any mock domain of the IOAS reserves the rest, attached or not (iopt_table_add_domain).
+        for h in domains(ctx, ioas) where domainPage(ctx, h) == SimulatedKernel.mockPage {
+            return (MockAperture.start, MockAperture.last)
         }
         return (0, ULONG_MAX)
     }
 
+    /// A paging domain maps the IOAS: its pages are pinned as they are mapped.
+    func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool { !domains(ctx, ioas).isEmpty }
+
     func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let ap = aperture(ctx, ioas)
         if ioas.allowed.isEmpty { return [ap] }
-        return ioas.allowed.compactMap { r in
+        let clipped: [(UInt64, UInt64)] = ioas.allowed.sorted { $0.0 < $1.0 }.compactMap { r in
             let s = max(r.0, ap.0), l = min(r.1, ap.1)
             return s <= l ? (s, l) : nil
         }
+        // Adjacent allowed ranges are one span (interval_tree_for_each_span).
+        var out: [(UInt64, UInt64)] = []
+        for r in clipped {
+            if let last = out.last, last.1 != ULONG_MAX, last.1 + 1 == r.0 {
+                out[out.count - 1].1 = r.1
+            } else {
+                out.append(r)
+            }
+        }
+        return out
     }
 
     func allowIovas(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -144,17 +160,18 @@ extension SimulatedKernel {
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         let n = Int(c.u32(f.numIovas))
         var list: [(UInt64, UInt64)] = []
-        if n > 0 {
-            guard let raw = mem.read(c[f.allowedIovas], n * 16) else { return .fail(.EFAULT) }
-            for i in 0..<n {
-                let s = StructCodec.load(raw, i * 16, 8), l = StructCodec.load(raw, i * 16 + 8, 8)
-                if s >= l { return .fail(.EINVAL) }
-                if list.contains(where: { s <= $0.1 && $0.0 <= l }) { return .fail(.EINVAL) }
-                list.append((s, l))
-            }
+        // One range at a time, each checked as it is read (a bad one stops before the rest is read).
+        for i in 0..<n {
+            guard let raw = mem.read(c[f.allowedIovas] &+ UInt64(i * 16), 16) else { return .fail(.EFAULT) }
+            let s = StructCodec.load(raw, 0, 8), l = StructCodec.load(raw, 8, 8)
+            if s >= l { return .fail(.EINVAL) }
+            if list.contains(where: { s <= $0.1 && $0.0 <= l }) { return .fail(.EINVAL) }
+            list.append((s, l))
         }
-        // Only reserved ranges conflict (EADDRINUSE, none modelled here);
+        // Only reserved ranges conflict (EADDRINUSE: outside an attached mock's aperture);
         // existing mappings outside the new set stay, as in iopt_set_allow_iova.
+        let ap = aperture(ctx, ioas)
+        if list.contains(where: { $0.0 < ap.0 || $0.1 > ap.1 }) { return .fail(.EADDRINUSE) }
         ioas.allowed = list
         return .ok(respond: .none)
     }
@@ -162,10 +179,11 @@ extension SimulatedKernel {
     func iovaRanges(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
-        let r = ranges(ctx, ioas)
+        // The holes of the reserved ranges: the allowed list only steers allocation (iommufd_ioas_iova_ranges).
+        let r = [aperture(ctx, ioas)]
         let room = Int(c.u32(f.numIovas))
         c[f.numIovas] = UInt64(r.count)
-        if let a = f.outAlignment { c[a] = PAGE }
+        if let a = f.outAlignment { c[a] = ioasAlignment(ctx, ioas) }
         if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
         var out: [UInt8] = []
         for x in r { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
@@ -173,49 +191,17 @@ extension SimulatedKernel {
         return .ok()
     }
 
-    /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
-    func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
-               length: UInt64) -> Result<UInt64, SimErr> {
-        let rs = ranges(ctx, ioas)
-        func free(_ s: UInt64, _ l: UInt64) -> Bool {
-            !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
-        }
-        if fixed {
-            // iopt->iova_alignment: 1 until a domain is attached (iopt_check_iova),
-            // then the domains' smallest page; modelled as PAGE.
-            let hasDomain = ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
-            if hasDomain && iova % PAGE != 0 { return .failure(SimErr(.EINVAL)) }
-            let (last, o) = iova.addingReportingOverflow(length - 1)
-            if o { return .failure(SimErr(.EOVERFLOW)) }
-            // Outside the usable ranges is a reserved region.
-            if !rs.contains(where: { iova >= $0.0 && last <= $0.1 }) { return .failure(SimErr(.EINVAL)) }
-            if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
-            return .success(iova)
-        }
-        for r in rs {
-            var s = (r.0 + PAGE - 1) / PAGE * PAGE
-            if s < r.0 { continue }
-            while true {
-                let (last, o) = s.addingReportingOverflow(length - 1)
-                if o || last > r.1 { break }
-                if let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last }) {
-                    let next = hit.iova &+ hit.length
-                    let aligned = (next &+ PAGE &- 1) / PAGE * PAGE
-                    if next == 0 || aligned <= s { break }
-                    s = aligned
-                    continue
-                }
-                return .success(s)
-            }
-        }
-        return .failure(SimErr(.ENOSPC))
+    /// A descriptor whose pages IOAS_MAP_FILE can pin: fds 0-2 (files), a dma-buf.
+    static func pinnable(_ f: OpenFile) -> Bool {
+        if case .dmabuf = f { return true }
+        return false
     }
 
     /// A file of IOAS_MAP_FILE: fds 0-2 and fds this kernel handed out are
     /// files of 1 GiB, a dma-buf has its export length (documentedChoices["map_file.fds"]).
     static let mapFileSize: UInt64 = 1 << 30
 
-    func ioasMap(_ f: MapFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
+    func ioasMap(_ f: MapFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         let flags = c[f.flags]
         if flags & ~f.bits.mask != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
         if let r = f.reserved, c[r] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
@@ -223,20 +209,31 @@ extension SimulatedKernel {
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
+        if length == 0 { return .fail(.EINVAL) }  // before the file is looked up (seen on 7.2)
+        var unpinnable = false, tooBig = false
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
             guard fd >= 0 && fd <= 2 || files[fd] != nil else { return .fail(.EBADF) }
             let size: UInt64
             if case .dmabuf(let l)? = files[fd] { size = l } else { size = SimulatedKernel.mapFileSize }
             let (end, o) = c[file.start].addingReportingOverflow(length)
-            if o || end > size { return .fail(.EINVAL) }
+            if o { return .fail(.EINVAL) }
+            unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
+            tooBig = end > size
         }
-        if length == 0 { return .fail(.EINVAL) }
-        switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length) {
+        let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
+        switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
+            let userMapped = f.userVa.map { mem.owns(c[$0], length) } ?? true
+            // Pages are pinned when mapped only with a domain, after the IOVA is found: the file
+            // must hold them and pin (our queue, iommufd and device fds do not), the user range be there.
+            if hasDomain(ctx, ioas) && (tooBig || unpinnable) { return .fail(.EINVAL) }
+            if hasDomain(ctx, ioas) && !userMapped { return .fail(.EFAULT) }
+            let w = flags & f.bits.writable != 0
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
-                                         readable: flags & f.bits.readable != 0, writable: flags & f.bits.writable != 0))
+                                         readable: flags & f.bits.readable != 0, writable: w, pagesWritable: w,
+                                         addr: addr, unpinnable: unpinnable, userMapped: userMapped))
             c[f.iova] = at
             return .ok()
         }
@@ -299,17 +296,31 @@ extension SimulatedKernel {
         if length >= ULONG_MAX || src >= ULONG_MAX || dst >= ULONG_MAX { return .fail(.EOVERFLOW) }
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let sIoas = ctx.ioas(c.u32(f.srcIoasId)) else { return .fail(.ENOENT) }
-        // The source range must be exactly covered by whole, contiguous areas.
-        var cursor = src
+        // iopt_get_pages: the source range must be covered by contiguous areas, any part of them
+        // (a copy of part of an area is fine: seen on 7.2 by the fuzzer).
+        if length == 0 { return .fail(.EINVAL) }
         let end = src &+ length
-        let areas = sIoas.mappings.sorted { $0.iova < $1.iova }.filter { $0.iova >= src && $0.iova < end }
-        for a in areas where a.iova == cursor { cursor = a.iova &+ a.length }
-        if length == 0 || cursor != end || areas.first?.iova != src { return .fail(.ENOENT) }
+        let areas = sIoas.mappings.sorted { $0.iova < $1.iova }
+            .filter { $0.iova < end && $0.iova &+ $0.length > src }
+        var cursor = src
+        for a in areas where a.iova <= cursor { cursor = max(cursor, a.iova &+ a.length) }
+        if cursor < end || areas.first.map({ $0.iova > src }) ?? true { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
-        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length) {
+        // The pages are the source's: pinned writable only if the first map was WRITEABLE.
+        if flags & f.bits.writable != 0 && !areas.allSatisfy(\.pagesWritable) { return .fail(.EPERM) }
+        let addr = areas.first.map { $0.addr &+ (src &- $0.iova) } ?? 0
+        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
-            dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file)))
+            // The destination's domains pin the source's pages now, as a map would.
+            if hasDomain(ctx, dIoas) && areas.contains(where: \.unpinnable) { return .fail(.EINVAL) }
+            if hasDomain(ctx, dIoas) && !areas.allSatisfy(\.userMapped) { return .fail(.EFAULT) }
+            dIoas.mappings.append(Mapping(iova: at, length: length, file: areas.allSatisfy(\.file),
+                                          readable: flags & f.bits.readable != 0,
+                                          writable: flags & f.bits.writable != 0,
+                                          pagesWritable: areas.allSatisfy(\.pagesWritable), addr: addr,
+                                          unpinnable: areas.contains(where: \.unpinnable),
+                                          userMapped: areas.allSatisfy(\.userMapped)))
             c[f.dstIova] = at
             return .ok()
         }
@@ -336,6 +347,12 @@ extension SimulatedKernel {
             if op == f.opGet { c[f.val64] = ioas.hugePages; return ok }
             if op == f.opSet {
                 if val > 1 { return .fail(.EINVAL) }
+                // Large pages off raises the alignment to a page (iopt_calculate_iova_alignment).
+                if val == 0 && ioas.hugePages != 0 {
+                    // Not once domains have pages mapped (iopt_disable_large_pages).
+                    if hasDomain(ctx, ioas) && !ioas.mappings.isEmpty { return .fail(.EINVAL) }
+                    if !areasAligned(ioas, PAGE) { return .fail(.EADDRINUSE) }
+                }
                 ioas.hugePages = val
                 return ok
             }

@@ -7,9 +7,19 @@ enum ObjKind: Sendable {
 }
 
 struct Mapping {
-    var iova: UInt64; var length: UInt64; var file: Bool
+    var iova: UInt64
+    var length: UInt64
+    var file: Bool
     /// IOMMU_IOAS_MAP_READABLE / _WRITEABLE (VFIO_DMA_MAP_FLAG_READ / _WRITE).
     var readable = true, writable = true
+    /// Its pages are pinned writable (the first map was WRITEABLE): a copy may map them writable (else EPERM).
+    var pagesWritable = true
+    /// The user address (or file offset) of its first byte: a copy's allocated IOVA keeps its alignment.
+    var addr: UInt64 = 0
+    /// A file no domain can pin (a queue, iommufd or device descriptor): adding a domain is EINVAL.
+    var unpinnable = false
+    /// Its user range is mapped memory (NULL or unmapped pins as EFAULT once a domain is added).
+    var userMapped = true
 }
 
 /// One iommufd object: what every kind has. The state of a kind lives in its

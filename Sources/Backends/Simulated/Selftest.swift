@@ -21,6 +21,8 @@ enum Selftest {
     static let cacheIdMax: UInt64 = 3
     /// Largest vIOMMU driver data the mock reads (struct iommu_viommu_selftest and room to grow).
     static let viommuDataMax: UInt64 = 24
+    /// The least of it the mock takes: offsetofend(struct iommu_viommu_selftest, out_data).
+    static let viommuDataMin: UInt64 = 8
     /// struct iommu_viommu_event_selftest { u32 virt_id; }: a vEVENT's data.
     static let veventData = 4
     /// The mock's hardware queues per vIOMMU.
@@ -60,16 +62,27 @@ extension SimulatedKernel {
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
         guard let pt = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         guard pt.kind == .ioas || pt.kind == .hwptPaging else { return .fail(.EINVAL) }
+        // A new auto domain is added to the IOAS (Domains.swift); an existing one is shared.
+        let reuse = ctx.objects.values.first { o in
+            (o as? HwptObject)?.isAutoDomain(of: pt.id) == true && !ctx.objects.values.contains {
+                ($0 as? DeviceObject)?.attachedHwpt == o.id && ($0 as? DeviceObject)?.pci != nil
+            }
+        } as? HwptObject
+        if let ioas = pt as? IoasObject, reuse == nil, let e = addMockDomain(ctx, ioas) { return .fail(e) }
+        // A device without dirty tracking cannot join a domain that has it (mock_domain_nop_attach).
+        if let paging = pt as? HwptObject, paging.dirtyCapable, devFlags & MockFlags.noDirty != 0 {
+            return .fail(.EINVAL)
+        }
         let st = newObject(ctx) { SimObject(id: $0, kind: .selftest) }
         let dev = newObject(ctx) { DeviceObject(id: $0, pci: nil, mockFlags: devFlags) }
         hold(st, dev)
         let hwpt: HwptObject
-        if let paging = pt as? HwptObject {
-            hwpt = paging
+        if let paging = pt as? HwptObject ?? reuse {
+            hwpt = paging  // an IOAS's auto domain is shared (iommufd_device_auto_get_domain)
         } else {
             hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             hwpt.auto = true
-            hwpt.dirtyCapable = devFlags & MockFlags.noDirty == 0
+            hwpt.dirtyCapable = false  // allocated without IOMMU_HWPT_ALLOC_DIRTY_TRACKING: no dirty_ops
             hold(hwpt, pt)
         }
         attach(ctx, dev, hwpt)

@@ -101,6 +101,7 @@ package final class SimulatedKernel: Backend {
             // Closing disables the device: MSE off, power state back to D0 for the next open.
             v.device.memoryEnabled = true
             v.device.d3hot = false
+        case .eventq(let q): q.object?.users -= 1  // the descriptor's reference
         case .access(let a):
             closeAccess(a)
         default: break

@@ -71,8 +71,8 @@ extension SimulatedKernel {
         if !hwpt.nestParent { return .fail(.EINVAL) }
         let dl = c[f.dataLen]
         if dl != 0 {
-            if c[f.dataUptr] == 0 { return .fail(.EFAULT) }
-            if dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
+            // iommu_copy_struct_from_user: the length (offsetofend out_data ... sizeof) before the copy.
+            if dl < Selftest.viommuDataMin || dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
             if mem.read(c[f.dataUptr], Int(dl)) == nil { return .fail(.EFAULT) }
         }
         // documentedChoices["kvm.source"]: the device node's KVM, or (v2) the fd's.
@@ -119,6 +119,8 @@ extension SimulatedKernel {
         hold(o, vi)
         vi.veventqTypes.insert(type)
         c[f.outVeventqId] = UInt64(o.id)
+        o.users += 1  // the descriptor's reference (iommufd_eventq_init): destroy is EBUSY while it is open
+        o.queue.object = o
         c[f.outVeventqFd] = UInt64(install(.eventq(o.queue)))
         return .ok()
     }
@@ -137,15 +139,16 @@ extension SimulatedKernel {
         // length, rounded up, must not wrap (ERANGE, before any pinning).
         let (span, wrapped) = (base & (Fixed.page - 1)).addingReportingOverflow(length)
         if wrapped || span.addingReportingOverflow(Fixed.page - 1).overflow { return .fail(.ERANGE) }
-        let index = c.u32(f.index)
-        if index >= Selftest.hwQueues { return .fail(.EINVAL) }
-        if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
-        // The queue memory must be mapped in the nest parent's IOAS.
+        // The queue memory must be mapped in the nest parent's IOAS: pinned before the
+        // driver sees the index (iommufd_hw_queue_alloc_phys, then hw_queue_init_phys).
         let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
         let last = base &+ (length - 1)
         guard let m = ioas?.mappings, m.contains(where: { base >= $0.iova && last <= $0.iova &+ $0.length &- 1 }) else {
             return .fail(.ENOENT)
         }
+        let index = c.u32(f.index)
+        if index >= Selftest.hwQueues { return .fail(.EINVAL) }
+        if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
         let o = newObject(ctx) { HwQueueObject(id: $0, viommuId: vi.id, index: index) }
         hold(o, vi)
         vi.hwQueues.insert(index)
