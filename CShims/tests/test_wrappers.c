@@ -110,22 +110,15 @@ ssize_t __wrap_write(int fd, const void *buf, size_t count)
 	return (ssize_t)play_outcome(ret, err);
 }
 
-static void expect_io(int write_call, int fd, const void *buf, size_t count, long ret, int err)
-{
-	if (write_call) {
-		expect_value(__wrap_write, fd, fd);
-		expect_value(__wrap_write, buf, (uintptr_t)buf);
-		expect_value(__wrap_write, count, count);
-		will_return(__wrap_write, ret);
-		will_return(__wrap_write, err);
-	} else {
-		expect_value(__wrap_read, fd, fd);
-		expect_value(__wrap_read, buf, (uintptr_t)buf);
-		expect_value(__wrap_read, count, count);
-		will_return(__wrap_read, ret);
-		will_return(__wrap_read, err);
-	}
-}
+/* One expected read or write: fn is __wrap_read or __wrap_write. */
+#define EXPECT_IO(fn, fd_, buf_, count_, ret_, err_)                  \
+	do {                                                          \
+		expect_value(fn, fd, (fd_));                          \
+		expect_value(fn, buf, (uintptr_t)(buf_));             \
+		expect_value(fn, count, (count_));                    \
+		will_return(fn, (ret_));                              \
+		will_return(fn, (err_));                              \
+	} while (0)
 
 static void expect_ioctl(int fd, unsigned long request, void *arg,
 			 long ret, int err)
@@ -355,11 +348,11 @@ static void test_read_write_pass_buffer_and_count(void **state)
 
 	(void)state;
 	errno = STALE_ERRNO;
-	expect_io(0, 7, buf, sizeof(buf), 48, 0);
+	EXPECT_IO(__wrap_read, 7, buf, sizeof(buf), 48, 0);
 	r = uc_read(7, buf, sizeof(buf));
 	assert_int_equal(r.ret, 48);
 	assert_int_equal(r.err, 0);
-	expect_io(1, 7, buf, 8, 8, 0);
+	EXPECT_IO(__wrap_write, 7, buf, 8, 8, 0);
 	r = uc_write(7, buf, 8);
 	assert_int_equal(r.ret, 8);
 	assert_int_equal(r.err, 0);
@@ -375,11 +368,11 @@ static void test_read_write_failure_reports_exact_errno(void **state)
 	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
 		uc_result r;
 
-		expect_io(0, 5, buf, 3, -1, errs[i]);
+		EXPECT_IO(__wrap_read, 5, buf, 3, -1, errs[i]);
 		r = uc_read(5, buf, 3);
 		assert_int_equal(r.ret, -1);
 		assert_int_equal(r.err, errs[i]);
-		expect_io(1, 5, buf, 3, -1, errs[i]);
+		EXPECT_IO(__wrap_write, 5, buf, 3, -1, errs[i]);
 		r = uc_write(5, buf, 3);
 		assert_int_equal(r.ret, -1);
 		assert_int_equal(r.err, errs[i]);

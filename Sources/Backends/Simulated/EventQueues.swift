@@ -16,7 +16,6 @@ final class EventQueue {
     /// The fault or vEVENTQ object: its descriptor holds a `users` reference on it until closed.
     weak var object: SimObject?
     init(_ kind: Kind) { self.kind = kind }
-
 }
 
 /// What the queues' files read and write, from the profile: sizeof(struct

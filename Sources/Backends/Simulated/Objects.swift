@@ -186,6 +186,21 @@ extension SimulatedKernel {
         holder.holds.append(target.id)
     }
 
+    /// What an attach or replace to `pt` attaches to (iommufd_device_change_pt): a HWPT itself,
+    /// or for an IOAS its auto domain, made on first use; nil for another object (EINVAL).
+    func attachTarget(_ ctx: IommufdContext, _ pt: SimObject, dirtyCapable: Bool) -> HwptObject? {
+        if let h = pt as? HwptObject { return h }
+        guard pt.kind == .ioas else { return nil }
+        if let h = ctx.objects.values.first(where: { ($0 as? HwptObject)?.isAutoDomain(of: pt.id) == true }) {
+            return h as? HwptObject
+        }
+        let hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
+        hwpt.auto = true
+        hwpt.dirtyCapable = dirtyCapable
+        hold(hwpt, pt)
+        return hwpt
+    }
+
     func attach(_ ctx: IommufdContext, _ dev: DeviceObject, _ hwpt: HwptObject) {
         detach(ctx, dev)
         dev.attachedHwpt = hwpt.id

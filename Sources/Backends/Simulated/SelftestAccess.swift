@@ -63,8 +63,8 @@ extension SimulatedKernel {
             if new.id != a.ioasId {
                 a.items.removeAll()  // the mock's unmap callback unpins everything first
                 if let old = actx.ioas(a.ioasId) { old.users -= 1 }
-                new.users += 1
-                a.holds = [new.id]
+                a.holds.removeAll()
+                hold(a, new)
                 a.ioasId = new.id
             }
             return .ok(respond: .none)

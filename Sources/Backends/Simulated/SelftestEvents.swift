@@ -53,22 +53,8 @@ extension SimulatedKernel {
             return .fail(.ENOENT)
         }
         guard let pt = ctx.objects[c.u32(ptField)] else { return .fail(.ENOENT) }
-        let hwpt: HwptObject
-        if let h = pt as? HwptObject {
-            hwpt = h
-        } else if pt.kind == .ioas {
-            let auto = ctx.objects.values.first { ($0 as? HwptObject)?.isAutoDomain(of: pt.id) == true }
-            if let h = auto as? HwptObject {
-                hwpt = h
-            } else {
-                hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
-                hwpt.auto = true
-                hwpt.dirtyCapable = dev.mockFlags & MockFlags.noDirty == 0
-                hold(hwpt, pt)
-            }
-        } else {
-            return .fail(.EINVAL)
-        }
+        let dirty = dev.mockFlags & MockFlags.noDirty == 0
+        guard let hwpt = attachTarget(ctx, pt, dirtyCapable: dirty) else { return .fail(.EINVAL) }
         if dev.attachedHwpt != hwpt.id { attach(ctx, dev, hwpt) }
         c[ptField] = UInt64(hwpt.id)
         return .ok()

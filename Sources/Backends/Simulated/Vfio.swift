@@ -197,22 +197,7 @@ extension SimulatedKernel {
         if f.head.flags.load(u) & f.pasid != 0 { return .fail(.EOPNOTSUPP) }  // no PASID support
         guard let ctx = v.ctx, let dev = ctx.device(v.devId) else { return .fail(.ENOENT) }
         guard let pt = ctx.objects[f.ptId.load32(u)] else { return .fail(.ENOENT) }
-        let hwpt: HwptObject
-        if let h = pt as? HwptObject {
-            hwpt = h
-        } else if pt.kind == .ioas {
-            let auto = ctx.objects.values.first { ($0 as? HwptObject)?.isAutoDomain(of: pt.id) == true }
-            if let h = auto as? HwptObject {
-                hwpt = h
-            } else {
-                hwpt = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
-                hwpt.auto = true
-                hwpt.dirtyCapable = true
-                hold(hwpt, pt)
-            }
-        } else {
-            return .fail(.EINVAL)
-        }
+        guard let hwpt = attachTarget(ctx, pt, dirtyCapable: true) else { return .fail(.EINVAL) }
         if dev.attachedHwpt != hwpt.id { attach(ctx, dev, hwpt) }
         var out = u
         f.ptId.store(UInt64(hwpt.id), into: &out)

@@ -71,8 +71,7 @@ extension SimulatedKernel {
         guard let ioas = compatIoas(ctx) else { return .fail(.ENODEV) }
         // No domain: every page size (ULONG_MAX, clipped to PAGE_MASK | PAGE_SIZE);
         // with the mock's domain, its 2 KiB pages round up to PAGE_SIZE.
-        let hasDomain = ctx.objects.values.contains { ($0 as? HwptObject)?.ioasId == ioas.id }
-        let pgsizes = hasDomain ? PAGE : ~(PAGE - 1)
+        let pgsizes = hasDomain(ctx, ioas) ? PAGE : ~(PAGE - 1)
         let holes = [aperture(ctx, ioas)]
         let dmaAt = f.size, iovaAt = dmaAt + CompatCaps.aligned(CompatCaps.dmaAvailSize)
         let iovaSize = CompatCaps.iovaRangeHead + CompatCaps.iovaRangeEntry * holes.count
