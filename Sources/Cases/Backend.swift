@@ -64,12 +64,16 @@ package final class UserMemory {
     /// Real buffers: the whole mapping (guard and alignment slack included).
     private var real: [(start: UnsafeMutableRawPointer, length: Int)] = []
     package let isReal: Bool
+    /// A whole address space is the user's memory (sim-exec's preload: the process's own): any mapped address
+    /// is valid, and an unmapped one is EFAULT, not a crash.
+    package let space: AddressSpace?
 
     /// Buffer starts are aligned to this (the largest IOVA alignment iommufd keeps).
     package static let alignment: UInt64 = 1 << 21
     package static let page = 4096
 
-    package init(real: Bool = false) { isReal = real }
+    package init(real: Bool = false) { isReal = real; space = nil }
+    package init(space: AddressSpace) { isReal = true; self.space = space }
 
     deinit { for r in real { _ = munmap(r.start, r.length) } }
 
@@ -130,11 +134,13 @@ package final class UserMemory {
     /// Bytes at [addr, addr+count) if they lie inside one buffer, else nil (EFAULT).
     /// Whether [addr, addr+count) lies in one buffer (no copy is made: count may be huge).
     package func owns(_ addr: UInt64, _ count: UInt64) -> Bool {
-        count <= UInt64(Int.max) && owner(addr, Int(count)) != nil
+        if let space { return space.mapped(addr, count) }
+        return count <= UInt64(Int.max) && owner(addr, Int(count)) != nil
     }
 
     package func read(_ addr: UInt64, _ count: Int) -> [UInt8]? {
         guard count >= 0 else { return nil }
+        if let space { return space.read(addr, count) }
         guard let i = owner(addr, count) else { return count == 0 && addr != 0 ? [] : nil }
         let o = Int(addr - buffers[i].base)
         if isReal, let p = UnsafeRawPointer(bitPattern: UInt(addr)) {
@@ -146,6 +152,7 @@ package final class UserMemory {
     /// Write into a buffer; false (EFAULT) if the range is not owned.
     @discardableResult
     package func write(_ addr: UInt64, _ data: [UInt8]) -> Bool {
+        if let space { return space.write(addr, data) }
         guard let i = owner(addr, data.count) else { return data.isEmpty }
         let o = Int(addr - buffers[i].base)
         if isReal, let p = UnsafeMutableRawPointer(bitPattern: UInt(addr)) {
@@ -178,6 +185,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
     package static let ENOSPC = Errno(rawValue: 28), ERANGE = Errno(rawValue: 34), EOVERFLOW = Errno(rawValue: 75)
     package static let EBADFD = Errno(rawValue: 77), EMSGSIZE = Errno(rawValue: 90), EOPNOTSUPP = Errno(rawValue: 95)
     package static let EADDRINUSE = Errno(rawValue: 98), EBADE = Errno(rawValue: 52), ESPIPE = Errno(rawValue: 29)
+    package static let EMFILE = Errno(rawValue: 24)
 
     /// The spelling of every static member above, as reports print it.
     package static let known: [Errno: String] = [
@@ -185,7 +193,7 @@ package struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .EBADF: "EBADF", .ENOMEM: "ENOMEM", .EACCES: "EACCES", .EFAULT: "EFAULT", .EBUSY: "EBUSY", .EEXIST: "EEXIST",
         .ENODEV: "ENODEV", .EINVAL: "EINVAL", .ENOTTY: "ENOTTY", .ENOSPC: "ENOSPC", .ERANGE: "ERANGE",
         .EOVERFLOW: "EOVERFLOW", .EBADFD: "EBADFD", .EMSGSIZE: "EMSGSIZE", .EOPNOTSUPP: "EOPNOTSUPP",
-        .EADDRINUSE: "EADDRINUSE", .EBADE: "EBADE", .ESPIPE: "ESPIPE",
+        .EADDRINUSE: "EADDRINUSE", .EBADE: "EBADE", .ESPIPE: "ESPIPE", .EMFILE: "EMFILE",
     ]
 
     /// "EINVAL", or "errno 123" for a value the table does not name.

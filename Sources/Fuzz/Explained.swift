@@ -9,12 +9,12 @@ package enum Explained: String, CaseIterable, Sendable {
     /// are compared by whether the call left them as sent.
     case perSideValues = "per-side-values"
     /// The selftest command's `op` is drawn from the profile's IOMMU_TEST_OP_* or values no kernel
-    /// defines: the kernel's other test ops (access objects, dirty bits, memory limits) are not described
-    /// by the profile's layout, so they are not generated.
+    /// defines: a test op the profile does not list with its union member (6.12's checks, dirty bits,
+    /// PASID and dma-buf ops) is not generated.
     case undescribedTestOps = "undescribed-test-ops"
-    /// IOMMU_TEST_OP_ADD_RESERVED is not modelled by the simulator (it answers EOPNOTSUPP, 7.2 reserves
-    /// the range): not generated until it is (`unmodelledOps`).
-    case unmodelledTestOps = "unmodelled-test-ops"
+    /// IOMMU_TEST_OP_DMABUF_GET is not generated: it answers a dma-buf descriptor as its return value,
+    /// which the sequences do not track (`untrackedOps`), as for VFIO_DEVICE_FEATURE.
+    case dmabufTestOp = "dmabuf-test-op"
     /// VFIO_DEVICE_FEATURE is not generated: the dma-buf descriptors it exports are not tracked.
     case vfioFeature = "vfio-feature"
     /// Only vfio0 is opened: the no-KVM device vfio1 (TSM_OP's ENODEV) is the catalogue's.
@@ -24,15 +24,15 @@ package enum Explained: String, CaseIterable, Sendable {
     /// beyond these three classes are compared only through the calls that use them.
     case tableClasses = "table-classes"
 
-    /// The selftest ops `unmodelledTestOps` keeps out of the calls.
-    static let unmodelledOps: Set<String> = ["IOMMU_TEST_OP_ADD_RESERVED"]
+    /// The selftest ops `dmabufTestOp` keeps out of the calls.
+    static let untrackedOps: Set<String> = ["IOMMU_TEST_OP_DMABUF_GET"]
 
     package var reason: String {
         switch self {
         case .descriptorNumbers: return "descriptor numbers differ between processes; success is compared"
         case .perSideValues: return "descriptors and user addresses are each side's own; compared as left or changed"
         case .undescribedTestOps: return "kernel selftest ops the profile does not describe are not generated"
-        case .unmodelledTestOps: return "IOMMU_TEST_OP_ADD_RESERVED is not modelled by the simulator yet"
+        case .dmabufTestOp: return "IOMMU_TEST_OP_DMABUF_GET is not generated (its dma-buf fd is not tracked)"
         case .vfioFeature: return "VFIO_DEVICE_FEATURE is not generated (exported dma-buf fds are not tracked)"
         case .secondDevice: return "only vfio0 is fuzzed; vfio1 (no KVM) is left to the catalogue"
         case .tableClasses: return "the object table is compared as ENOENT / EINVAL / OK under HWPT_INVALIDATE"

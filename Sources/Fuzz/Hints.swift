@@ -176,8 +176,7 @@ struct Hints {
 
     func test(_ b: inout CallBuilder, _ op: Int, _ id: Int, _ flags: Int, _ s: FuzzState, _ rng: inout FuzzRandom) {
         let which = rng.below(100)
-        if which < 15 && c.has("IOMMU_TEST_OP_ADD_RESERVED")
-            && !Explained.unmodelledOps.contains("IOMMU_TEST_OP_ADD_RESERVED") {
+        if which < 15 && c.has("IOMMU_TEST_OP_ADD_RESERVED") {
             b.set(op, c["IOMMU_TEST_OP_ADD_RESERVED"])
             if let o = object([.ioas], s, &rng) { b.put(id, o) }
             // add_reserved { u64 start; u64 length } overlays the mock's output ids.

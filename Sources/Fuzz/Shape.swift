@@ -12,7 +12,7 @@ package enum FieldKind: Sendable, Hashable {
     /// An enum field: its constants (and the selftest one of the same family).
     case enumeration([UInt64])
     /// The selftest command's `op`: the ops the fuzzer drives, or values no kernel defines
-    /// (`Explained.undescribedTestOps`, `Explained.unmodelledTestOps`).
+    /// (`Explained.undescribedTestOps`).
     case testOp([UInt64])
     /// An object id of one of these kinds.
     case objectId(Set<ObjectKind>)
@@ -118,7 +118,7 @@ package struct FuzzOp: Sendable {
         switch name {
         case "op":
             let ops = profile.enums.filter { k, _ in
-                k.hasPrefix("IOMMU_TEST_OP_") && !Explained.unmodelledOps.contains(k)
+                k.hasPrefix("IOMMU_TEST_OP_") && !Explained.untrackedOps.contains(k)
             }
             return .testOp(ops.values.map { UInt64($0) }.sorted())
         case "id": return .objectId([.ioas, .hwptPaging])

@@ -39,6 +39,14 @@ final class VfioFile {
     init(device: SimPciDevice) { self.device = device }
 }
 
+/// A dma-buf of `length` bytes; the selftest's own (IOMMU_TEST_OP_DMABUF_GET) can be revoked.
+final class DmabufFile {
+    let length: UInt64
+    let selftest: Bool
+    var revoked = false
+    init(length: UInt64, selftest: Bool) { self.length = length; self.selftest = selftest }
+}
+
 enum OpenFile {
     case iommufd(IommufdContext)
     case vfio(VfioFile)
@@ -46,8 +54,8 @@ enum OpenFile {
     case kvm
     /// fault queue, veventq: anonymous inodes with their pending events.
     case eventq(EventQueue)
-    /// dma-buf of `length` bytes exported from a BAR.
-    case dmabuf(length: UInt64)
+    /// A dma-buf exported from a BAR or by the selftest mock.
+    case dmabuf(DmabufFile)
     /// The selftest's access file (IOMMU_TEST_OP_CREATE_ACCESS).
     case access(AccessObject)
 }

@@ -25,6 +25,8 @@ struct EventSizes {
     let fault, response: Int
     let header: Int?
     let respCodes: Set<UInt64>
+    /// struct iommu_hwpt_pgfault's fields, as a read hands them out.
+    let record: FaultRecord
     init(_ p: Profile) throws {
         func size(_ name: String) throws -> Int {
             guard let s = p.structure(name) else {
@@ -35,6 +37,24 @@ struct EventSizes {
         fault = try size("iommu_hwpt_pgfault"); response = try size("iommu_hwpt_page_response")
         header = p.structure("iommufd_vevent_header")?.lp64.size
         respCodes = [try p.constant("IOMMUFD_PAGE_RESP_SUCCESS"), try p.constant("IOMMUFD_PAGE_RESP_INVALID")]
+        record = try FaultRecord(FieldResolver(ioctl: "fault queue read", structName: "iommu_hwpt_pgfault", profile: p))
+    }
+}
+
+/// The fields of one page fault as read(2) of a fault queue writes it.
+struct FaultRecord {
+    let devId, pasid, grpid, perm, addr, length, cookie: FieldHandle
+    init(_ r: FieldResolver) throws {
+        devId = try r("dev_id"); pasid = try r("pasid"); grpid = try r("grpid"); perm = try r("perm")
+        addr = try r("addr"); length = try r("length"); cookie = try r("cookie")
+    }
+
+    func encode(_ f: EventQueue.PageFault, cookie c: UInt32, size: Int) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: size)
+        devId.store(UInt64(f.devId), into: &b); pasid.store(UInt64(f.pasid), into: &b)
+        grpid.store(UInt64(f.grpid), into: &b); perm.store(UInt64(f.perm), into: &b)
+        addr.store(f.addr, into: &b); length.store(0, into: &b); cookie.store(UInt64(c), into: &b)  // length: 0
+        return b
     }
 }
 
@@ -46,11 +66,17 @@ final class FaultObject: SimObject {
 
 extension SimulatedKernel {
     package func read(_ fd: Int32, count: Int) -> SyscallResult {
+        var out: [UInt8] = []
+        return read(fd, into: &out, count: count)
+    }
+
+    /// read(2), with the bytes it hands out in `out`.
+    package func read(_ fd: Int32, into out: inout [UInt8], count: Int) -> SyscallResult {
         guard let f = files[fd] else { return .fail(.EBADF) }
         guard case .eventq(let q) = f else { return .fail(.EINVAL) }
         switch q.kind {
-        case .fault: return readFaults(q, count)
-        case .vevent: return readVevents(q, count)
+        case .fault: return readFaults(q, count, &out)
+        case .vevent: return readVevents(q, count, &out)
         }
     }
 
@@ -72,7 +98,7 @@ extension SimulatedKernel {
     }
 
     /// Whole faults only, each with a fresh cookie (the lowest free one from 1).
-    func readFaults(_ q: EventQueue, _ count: Int) -> SyscallResult {
+    func readFaults(_ q: EventQueue, _ count: Int, _ out: inout [UInt8]) -> SyscallResult {
         let size = events.fault
         if count % size != 0 { return .fail(.ESPIPE) }
         var done = 0
@@ -82,13 +108,14 @@ extension SimulatedKernel {
             var cookie: UInt32 = 1  // XA_FLAGS_ALLOC1
             while q.responses[cookie] != nil { cookie += 1 }
             q.responses[cookie] = fault
+            out += events.record.encode(fault, cookie: cookie, size: size)
             done += size
         }
         return .ok(done)
     }
 
     /// Header and data of each vEVENT; the lost-events header alone.
-    func readVevents(_ q: EventQueue, _ count: Int) -> SyscallResult {
+    func readVevents(_ q: EventQueue, _ count: Int, _ out: inout [UInt8]) -> SyscallResult {
         guard let header = events.header else { return .fail(.EINVAL) }
         if count < header { return .fail(.EINVAL) }
         var done = 0
@@ -102,8 +129,9 @@ extension SimulatedKernel {
     }
 
     /// The mock's page fault into the fault queue of the HWPT `dev` is attached to.
+    /// The HWPT the fault's PASID is attached to, else the device's own (the mock keeps a user PASID table).
     func deliverFault(_ ctx: IommufdContext, _ dev: DeviceObject, _ fault: EventQueue.PageFault) {
-        guard let h = ctx.hwpt(dev.attachedHwpt),
+        guard let h = ctx.hwpt(dev.pasids[fault.pasid] ?? dev.attachedHwpt),
               let q = h.holds.lazy.compactMap({ ctx.objects[$0] as? FaultObject }).first else { return }
         q.queue.faults.append(fault)
     }

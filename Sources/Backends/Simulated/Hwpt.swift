@@ -8,7 +8,15 @@ struct HwptAllocFields {
     /// (`path_flag_bits`): 6.12's paging path refuses FAULT_ID_VALID, 7.2's takes it.
     let pagingFlags, nestedFlags: UInt64
     let dataNone, dataSelftest: UInt64
+    /// MOCK_IOMMUPT_DEFAULT and _HUGE where the mock takes a page-table type for a paging HWPT (7.2); without
+    /// them driver data on an IOAS is EOPNOTSUPP.
+    let iommupt: (normal: UInt64, huge: UInt64)?
+    /// IOMMU_HWPT_ALLOC_PASID where the version has it: the HWPT is PASID-compatible.
+    let allocPasid: UInt64
     init(_ r: FieldResolver) throws {
+        allocPasid = r.profile.enums["IOMMU_HWPT_ALLOC_PASID"].map { UInt64($0) } ?? 0
+        iommupt = r.profile.enums["MOCK_IOMMUPT_HUGE"] == nil ? nil
+            : (try r.constant("MOCK_IOMMUPT_DEFAULT"), try r.constant("MOCK_IOMMUPT_HUGE"))
         reserved = try r("__reserved"); flags = try r("flags"); devId = try r("dev_id"); ptId = try r("pt_id")
         faultId = try r("fault_id"); dataType = try r("data_type"); dataLen = try r("data_len")
         dataUptr = try r("data_uptr"); outHwptId = try r("out_hwpt_id")
@@ -55,13 +63,14 @@ struct SetDirtyFields {
 
 struct GetDirtyFields {
     let flags, reserved, hwptId, iova, length, pageSize, data: FieldHandle
-    let flagMask: UInt64
+    let flagMask, noClear: UInt64
     /// A range the IOAS does not map in full is EINVAL (the profile's
     /// `needs_mapped_range`: 6.12), else read as clean (7.2).
     let needsMappedRange: Bool
     init(_ r: FieldResolver) throws {
         flags = try r("flags"); reserved = try r("__reserved"); hwptId = try r("hwpt_id"); iova = try r("iova")
         length = try r("length"); pageSize = try r("page_size"); data = try r("data"); flagMask = try r.flagMask()
+        noClear = try r.constant("IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR")
         needsMappedRange = r.profile.ioctl(r.ioctl)?.needsMappedRange ?? false
     }
 }
@@ -108,6 +117,18 @@ extension SimulatedKernel {
         return nil
     }
 
+    /// struct iommu_hwpt_selftest for a paging HWPT: its pagetable_type, true for MOCK_IOMMUPT_HUGE.
+    func mockPagetable(_ f: HwptAllocFields, _ mem: UserMemory, type: UInt64, len: UInt64,
+                       uptr: UInt64) -> Result<Bool, SimErr> {
+        guard let kinds = f.iommupt, type == f.dataSelftest else { return .failure(SimErr(.EOPNOTSUPP)) }
+        if let e = driverPayload(mem, type: type, want: f.dataSelftest, len: len, uptr: uptr,
+                                 lengths: Selftest.hwptDataLengths) { return .failure(SimErr(e)) }
+        let raw = mem.read(uptr, Int(len)) ?? []
+        let kind = raw.count >= 8 ? StructCodec.load(raw, 4, 4) : 0
+        guard kind == kinds.normal || kind == kinds.huge else { return .failure(SimErr(.EOPNOTSUPP)) }
+        return .success(kind == kinds.huge)
+    }
+
     func hwptAlloc(_ f: HwptAllocFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         // __reserved2 is deliberately not checked (contract §5.3).
@@ -128,14 +149,23 @@ extension SimulatedKernel {
         let o: HwptObject
         var queue: SimObject?
         if pt.kind == .ioas {
-            if dt != f.dataNone { return .fail(.EOPNOTSUPP) }
             if flags & f.dirtyTracking != 0 && dev.mockFlags & MockFlags.noDirty != 0 { return .fail(.EOPNOTSUPP) }
-            if dev.pci == nil, let ioas = pt as? IoasObject, let e = addMockDomain(ctx, ioas) { return .fail(e) }
+            var huge = false
+            if dt != f.dataNone {
+                switch mockPagetable(f, mem, type: dt, len: dl, uptr: c[f.dataUptr]) {
+                case .failure(let e): return .fail(e.errno)
+                case .success(let h): huge = h
+                }
+            }
+            if dev.pci == nil, let ioas = pt as? IoasObject, let e = addMockDomain(ctx, ioas, huge: huge) {
+                return .fail(e)
+            }
             guard let q = fault() else { return .fail(.ENOENT) }
             queue = q
             o = newObject(ctx) { HwptObject(id: $0, nested: false, ioasId: pt.id) }
             o.nestParent = flags & f.nestParent != 0
             o.dirtyCapable = flags & f.dirtyTracking != 0
+            o.hugeMock = huge
             hold(o, pt)
         } else {
             // Through a vIOMMU, the device must be behind its IOMMU first (7.2 iommufd_hwpt_alloc); on a
@@ -144,6 +174,8 @@ extension SimulatedKernel {
             if flags & ~f.nestedFlags != 0 && !skipFlags { return .fail(.EOPNOTSUPP) }
             if dt == f.dataNone { return .fail(.EOPNOTSUPP) }
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
+            // The mock's domain_alloc_nested takes only its own data type.
+            if dt != f.dataSelftest { return .fail(.EOPNOTSUPP) }
             if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
                                      lengths: Selftest.hwptDataLengths) { return .fail(e) }
             guard let q = fault() else { return .fail(.ENOENT) }
@@ -151,9 +183,13 @@ extension SimulatedKernel {
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
             let ioasId = (pt as? HwptObject)?.ioasId ?? ctx.hwpt(pt.holds.first ?? 0)?.ioasId ?? 0
             o = newObject(ctx) { HwptObject(id: $0, nested: true, ioasId: ioasId) }
+            // struct iommu_hwpt_selftest { u32 iotlb; }: every IOTLB entry starts with it.
+            let iotlb = mem.read(c[f.dataUptr], 4).map { UInt32(StructCodec.load($0, 0, 4)) } ?? 0
+            o.iotlb = [UInt32](repeating: iotlb, count: Selftest.iotlbEntries)
             hold(o, pt)
         }
         if let q = queue { hold(o, q) }
+        o.pasidCompat = flags & f.allocPasid != 0
         c[f.outHwptId] = UInt64(o.id)
         return .ok()
     }
@@ -212,7 +248,8 @@ extension SimulatedKernel {
         // The bitmap must lie in user memory; checked before a copy is made (length / page_size may be huge).
         let bytes = ((length / ps) + 7) / 8
         guard bytes == 0 || mem.owns(c[f.data], bytes) else { return .fail(.EFAULT) }
-        if bytes > 0 && !mem.write(c[f.data], [UInt8](repeating: 0, count: Int(bytes))) { return .fail(.EFAULT) }
+        if bytes > 0 && !readDirty(ctx, h, iova: iova, length: length, pageSize: ps, bitmap: c[f.data],
+                                   clear: c[f.flags] & f.noClear == 0, mem) { return .fail(.EFAULT) }
         // The walk over the IOAS's areas, after the bitmap is pinned (6.12 io_pagetable.c).
         if f.needsMappedRange && !mapped(ctx.ioas(h.ioasId)?.mappings ?? [], iova: iova, length: length) {
             return .fail(.EINVAL)
@@ -248,10 +285,20 @@ extension SimulatedKernel {
         if num == 0 { return out(0, nil) }
         guard let viommu = o as? ViommuObject else {
             // struct iommu_hwpt_invalidate_selftest: read, nothing to check.
-            if elen < Selftest.hwptInvalidateSize { return out(0, .EINVAL) }
+            // iommu_copy_struct_from_user_array: an entry of exactly its size (8: iotlb_id is its last member).
+            if elen != Selftest.hwptInvalidateSize { return out(0, .EINVAL) }
+            let h = o as? HwptObject
             for i in 0..<num {
                 let at = uptr &+ UInt64(i) &* UInt64(elen)
-                guard mem.read(at, Int(min(elen, Selftest.hwptInvalidateSize))) != nil else { return out(i, .EFAULT) }
+                guard let e = mem.read(at, Int(min(elen, Selftest.hwptInvalidateSize))) else { return out(i, .EFAULT) }
+                let flags = StructCodec.load(e, 0, 4), id = Int(StructCodec.load(e, 4, 4))
+                if flags & ~Selftest.invalidateFlagAll != 0 { return out(i, .EOPNOTSUPP) }
+                if id >= Selftest.iotlbEntries { return out(i, .EINVAL) }
+                if flags & Selftest.invalidateFlagAll != 0 {
+                    h?.iotlb = [UInt32](repeating: 0, count: Selftest.iotlbEntries)
+                } else {
+                    h?.iotlb[id] = 0
+                }
             }
             return out(num, nil)
         }
@@ -265,7 +312,14 @@ extension SimulatedKernel {
             let flags = StructCodec.load(e, 0, 4), vdev = StructCodec.load(e, 4, 4), cache = StructCodec.load(e, 8, 4)
             if flags & ~Selftest.invalidateFlagAll != 0 { return out(i, .EOPNOTSUPP) }
             if cache > Selftest.cacheIdMax { return out(i, .EINVAL) }
-            if viommu.virtIds[vdev] == nil { return out(i, .EINVAL) }
+            guard let vd = viommu.virtIds[vdev] else { return out(i, .EINVAL) }
+            if let dev = ctx.vdevice(vd).flatMap({ ctx.device($0.deviceId) }) {
+                if flags & Selftest.invalidateFlagAll != 0 {
+                    for j in dev.cache.indices { dev.cache[j] = 0 }
+                } else {
+                    dev.cache[Int(cache)] = 0
+                }
+            }
         }
         return out(num, nil)
     }

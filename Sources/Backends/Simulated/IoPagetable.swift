@@ -20,7 +20,7 @@ extension SimulatedKernel {
             guard let d = o as? DeviceObject else { return false }
             return d.attachedHwpt == h.id && d.pci != nil
         }
-        return pci ? PAGE : SimulatedKernel.mockPage
+        return pci || h.hugeMock ? PAGE : SimulatedKernel.mockPage
     }
 
     /// iopt->iova_alignment: 1 without a domain, else the largest domain page; a page at least
@@ -38,8 +38,10 @@ extension SimulatedKernel {
     /// the aperture is reserved (EADDRINUSE when an area or an allowed range lies there), the
     /// areas must suit the new alignment (EADDRINUSE) and their pages are pinned (EINVAL for a
     /// file that cannot be, EFAULT for user memory that is not there).
-    func addMockDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Errno? {
-        func outside(_ s: UInt64, _ last: UInt64) -> Bool { s < MockAperture.start || last > MockAperture.last }
+    func addMockDomain(_ ctx: IommufdContext, _ ioas: IoasObject, huge: Bool = false) -> Errno? {
+        func outside(_ s: UInt64, _ last: UInt64) -> Bool {
+            huge ? last > MockAperture.hugeLast : s < MockAperture.start || last > MockAperture.last
+        }
         if ioas.mappings.contains(where: { outside($0.iova, $0.iova &+ $0.length &- 1) }) { return .EADDRINUSE }
         if ioas.allowed.contains(where: { outside($0.0, $0.1) }) { return .EADDRINUSE }
         if !areasAligned(ioas, max(ioasAlignment(ctx, ioas), SimulatedKernel.mockPage)) { return .EADDRINUSE }
@@ -52,6 +54,8 @@ extension SimulatedKernel {
     /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
     func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
                length: UInt64, addr: UInt64 = 0) -> Result<UInt64, SimErr> {
+        // iopt_alloc_area_pages: the length follows iopt->iova_alignment before any IOVA is looked at.
+        if length % ioasAlignment(ctx, ioas) != 0 { return .failure(SimErr(.EINVAL)) }
         let rs = ranges(ctx, ioas)
         func free(_ s: UInt64, _ l: UInt64) -> Bool {
             !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
@@ -66,6 +70,7 @@ extension SimulatedKernel {
             // A reserved region (outside the aperture) is EINVAL; the allowed list does not apply to a fixed IOVA.
             let ap = aperture(ctx, ioas)
             if iova < ap.0 || last > ap.1 { return .failure(SimErr(.EINVAL)) }
+            if ioas.reserved.contains(where: { iova <= $0.1 && $0.0 <= last }) { return .failure(SimErr(.EINVAL)) }
             if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
             // Then iopt_alloc_area: the length and the page offset follow it too.
             if addr % PAGE % alignment != 0 || length % alignment != 0 { return .failure(SimErr(.EINVAL)) }
@@ -96,5 +101,32 @@ extension SimulatedKernel {
             }
         }
         return .failure(SimErr(.ENOSPC))
+    }
+
+    /// `spans` without the inclusive ranges `cut`, in order.
+    static func subtract(_ cut: [(UInt64, UInt64)], from spans: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {
+        var out = spans
+        for c in cut {
+            out = out.flatMap { s -> [(UInt64, UInt64)] in
+                guard c.0 <= s.1 && s.0 <= c.1 else { return [s] }
+                var parts: [(UInt64, UInt64)] = []
+                if c.0 > s.0 { parts.append((s.0, c.0 - 1)) }
+                if c.1 < s.1 { parts.append((c.1 + 1, s.1)) }
+                return parts
+            }
+        }
+        return out
+    }
+
+    /// IOMMU_TEST_OP_ADD_RESERVED (iopt_reserve_iova): no area and no allowed range may be there (EADDRINUSE).
+    func addReserved(_ ctx: IommufdContext, ioas id: UInt32, start: UInt64, length: UInt64) -> HandlerResult {
+        if length == 0 { return .fail(.EINVAL) }
+        let (last, o) = start.addingReportingOverflow(length - 1)
+        if o { return .fail(.EOVERFLOW) }
+        guard let ioas = ctx.ioas(id) else { return .fail(.ENOENT) }
+        if ioas.mappings.contains(where: { start <= $0.iova &+ $0.length &- 1 && $0.iova <= last })
+            || ioas.allowed.contains(where: { start <= $0.1 && $0.0 <= last }) { return .fail(.EADDRINUSE) }
+        ioas.reserved.append((start, last))
+        return .ok(respond: .none)
     }
 }

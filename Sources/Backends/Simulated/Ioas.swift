@@ -8,6 +8,10 @@ let PAGE: UInt64 = 4096
 enum MockAperture {
     static let start: UInt64 = 1 << 24
     static let last: UInt64 = (1 << 31) - 1
+    /// A MOCK_IOMMUPT_HUGE domain keeps the AMDv1 table's own aperture: 56 bits of IOVA.
+    static let hugeLast: UInt64 = (1 << 56) - 1
+    /// MOCK_HUGE_PAGE_SIZE: the entry such a domain maps with.
+    static let hugePage: UInt64 = 512 * 2048
 }
 
 /// IOMMU_IOAS_MAP flag bits, shared by MAP, MAP_FILE and COPY.
@@ -127,16 +131,23 @@ extension SimulatedKernel {
     /// aperture once a mock domain maps it.
     func aperture(_ ctx: IommufdContext, _ ioas: IoasObject) -> (UInt64, UInt64) {
         // Any mock domain of the IOAS reserves the rest, attached or not (iopt_table_add_domain).
-        for h in domains(ctx, ioas) where domainPage(ctx, h) == SimulatedKernel.mockPage {
-            return (MockAperture.start, MockAperture.last)
+        var ap = (UInt64(0), ULONG_MAX)
+        for h in domains(ctx, ioas) {
+            if domainPage(ctx, h) == SimulatedKernel.mockPage { return (MockAperture.start, MockAperture.last) }
+            if h.hugeMock { ap.1 = min(ap.1, MockAperture.hugeLast) }
         }
-        return (0, ULONG_MAX)
+        return ap
     }
 
     /// A paging domain maps the IOAS: its pages are pinned as they are mapped.
     func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool { !domains(ctx, ioas).isEmpty }
 
     func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
+        SimulatedKernel.subtract(ioas.reserved, from: allowedSpans(ctx, ioas))
+    }
+
+    /// The allowed ranges inside the aperture, adjacent ones as one span.
+    func allowedSpans(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let ap = aperture(ctx, ioas)
         if ioas.allowed.isEmpty { return [ap] }
         let clipped: [(UInt64, UInt64)] = ioas.allowed.sorted { $0.0 < $1.0 }.compactMap { r in
@@ -172,6 +183,9 @@ extension SimulatedKernel {
         // existing mappings outside the new set stay, as in iopt_set_allow_iova.
         let ap = aperture(ctx, ioas)
         if list.contains(where: { $0.0 < ap.0 || $0.1 > ap.1 }) { return .fail(.EADDRINUSE) }
+        if list.contains(where: { r in ioas.reserved.contains { r.0 <= $0.1 && $0.0 <= r.1 } }) {
+            return .fail(.EADDRINUSE)
+        }
         ioas.allowed = list
         return .ok(respond: .none)
     }
@@ -180,14 +194,15 @@ extension SimulatedKernel {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         // The holes of the reserved ranges: the allowed list only steers allocation (iommufd_ioas_iova_ranges).
-        let r = [aperture(ctx, ioas)]
+        let r = SimulatedKernel.subtract(ioas.reserved, from: [aperture(ctx, ioas)])
         let room = Int(c.u32(f.numIovas))
         c[f.numIovas] = UInt64(r.count)
         if let a = f.outAlignment { c[a] = ioasAlignment(ctx, ioas) }
-        if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
+        // The ranges that fit are written even when some do not (EMSGSIZE after the copy).
         var out: [UInt8] = []
-        for x in r { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
+        for x in r.prefix(room) { out += StructCodec.le64(x.0) + StructCodec.le64(x.1) }
         if !out.isEmpty && !mem.write(c[f.allowedIovas], out) { return .fail(.EFAULT) }
+        if room < r.count { return .init(value: -1, errno: .EMSGSIZE, respond: .full) }
         return .ok()
     }
 
@@ -213,9 +228,19 @@ extension SimulatedKernel {
         var unpinnable = false, tooBig = false
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
-            guard fd >= 0 && fd <= 2 || files[fd] != nil else { return .fail(.EBADF) }
             let size: UInt64
-            if case .dmabuf(let l)? = files[fd] { size = l } else { size = SimulatedKernel.mapFileSize }
+            if case .dmabuf(let d)? = files[fd] {
+                // A dma-buf is sized (and a revoked one refused) as it is mapped (iopt_alloc_dmabuf_pages).
+                let (end, o) = c[file.start].addingReportingOverflow(length)
+                if o || end > d.length { return .fail(.EINVAL) }
+                if d.revoked { return .fail(.ENODEV) }
+                size = d.length
+            } else if files[fd] != nil {
+                size = SimulatedKernel.mapFileSize
+            } else {
+                guard let s = foreignFileSize(fd) else { return .fail(.EBADF) }
+                size = s
+            }
             let (end, o) = c[file.start].addingReportingOverflow(length)
             if o { return .fail(.EINVAL) }
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
@@ -233,21 +258,29 @@ extension SimulatedKernel {
             let w = flags & f.bits.writable != 0
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
                                          readable: flags & f.bits.readable != 0, writable: w, pagesWritable: w,
-                                         addr: addr, unpinnable: unpinnable, userMapped: userMapped))
+                                         addr: addr, unpinnable: unpinnable, userMapped: userMapped,
+                                         pages: newPages(),
+                                         fileKey: f.file.flatMap { host?.fileKey(of: Int32(truncatingIfNeeded: c[$0.fd])) }))
             c[f.iova] = at
             return .ok()
         }
+    }
+
+    /// A fresh iopt_pages id for a new map.
+    func newPages() -> UInt64 {
+        nextPages += 1
+        return nextPages
     }
 
     func ioasUnmap(_ f: UnmapFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         let iova = c[f.iova], length = c[f.length]
         if iova == 0 && length == UInt64.max {
-            c[f.length] = unmapAll(ioas)
+            c[f.length] = unmapAll(ctx, ioas)
             return .ok()
         }
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
-        switch unmapRange(ioas, iova: iova, length: length) {
+        switch unmapRange(ctx, ioas, iova: iova, length: length) {
         case .failure(let e): return .fail(e.errno)
         case .success(0): return .fail(.ENOENT)  // IOAS_UNMAP's own rule; iopt_unmap_iova finds nothing fine
         case .success(let total):
@@ -256,15 +289,24 @@ extension SimulatedKernel {
         }
     }
 
-    func unmapAll(_ ioas: IoasObject) -> UInt64 {
+    func unmapAll(_ ctx: IommufdContext, _ ioas: IoasObject) -> UInt64 {
         let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
+        for m in ioas.mappings { unpinAccesses(ctx, ioas, m.iova, m.iova &+ m.length &- 1) }
         ioas.mappings.removeAll()
         return total
     }
 
+    /// The mock's unmap callback: each access item on [iova, last] of `ioas` is unpinned and dropped.
+    func unpinAccesses(_ ctx: IommufdContext, _ ioas: IoasObject, _ iova: UInt64, _ last: UInt64) {
+        for case let a as AccessObject in ctx.objects.values where a.ioasId == ioas.id {
+            a.items = a.items.filter { $0.value.iova > last || $0.value.iova &+ $0.value.length &- 1 < iova }
+        }
+    }
+
     /// iopt_unmap_iova: whole areas inside [iova, iova+length) go; an area the
     /// range cuts is ENOENT; nothing there unmaps 0 bytes, successfully.
-    func unmapRange(_ ioas: IoasObject, iova: UInt64, length: UInt64) -> Result<UInt64, SimErr> {
+    func unmapRange(_ ctx: IommufdContext, _ ioas: IoasObject, iova: UInt64,
+                    length: UInt64) -> Result<UInt64, SimErr> {
         if length == 0 { return .failure(SimErr(.EINVAL)) }
         let (last, o) = iova.addingReportingOverflow(length - 1)
         if o { return .failure(SimErr(.EOVERFLOW)) }
@@ -273,8 +315,19 @@ extension SimulatedKernel {
         for i in hit where maps[i].iova < iova || maps[i].iova &+ maps[i].length &- 1 > last {
             return .failure(SimErr(.ENOENT))
         }
+        // A hardware queue's pinned memory stays mapped while the queue lives.
+        for case let q as HwQueueObject in ctx.objects.values where q.ioasId == ioas.id {
+            let qLast = q.base &+ q.length &- 1
+            if hit.contains(where: { q.base <= maps[$0].iova &+ maps[$0].length &- 1 && maps[$0].iova <= qLast }) {
+                return .failure(SimErr(.EBUSY))
+            }
+        }
         var total: UInt64 = 0
-        for i in hit.reversed() { total &+= ioas.mappings[i].length; ioas.mappings.remove(at: i) }
+        for i in hit.reversed() {
+            let m = ioas.mappings.remove(at: i)
+            total &+= m.length
+            unpinAccesses(ctx, ioas, m.iova, m.iova &+ m.length &- 1)
+        }
         return .success(total)
     }
 
@@ -320,7 +373,8 @@ extension SimulatedKernel {
                                           writable: flags & f.bits.writable != 0,
                                           pagesWritable: areas.allSatisfy(\.pagesWritable), addr: addr,
                                           unpinnable: areas.contains(where: \.unpinnable),
-                                          userMapped: areas.allSatisfy(\.userMapped)))
+                                          userMapped: areas.allSatisfy(\.userMapped),
+                                          pages: areas.first?.pages ?? 0, fileKey: areas.first?.fileKey))
             c[f.dstIova] = at
             return .ok()
         }
@@ -348,11 +402,7 @@ extension SimulatedKernel {
             if op == f.opSet {
                 if val > 1 { return .fail(.EINVAL) }
                 // Large pages off raises the alignment to a page (iopt_calculate_iova_alignment).
-                if val == 0 && ioas.hugePages != 0 {
-                    // Not once domains have pages mapped (iopt_disable_large_pages).
-                    if hasDomain(ctx, ioas) && !ioas.mappings.isEmpty { return .fail(.EINVAL) }
-                    if !areasAligned(ioas, PAGE) { return .fail(.EADDRINUSE) }
-                }
+                if val == 0, let e = disableLargePages(ctx, ioas) { return .fail(e) }
                 ioas.hugePages = val
                 return ok
             }
@@ -360,6 +410,16 @@ extension SimulatedKernel {
         default:
             return .fail(.EOPNOTSUPP)
         }
+    }
+
+    /// iopt_disable_large_pages: not once domains have pages mapped (EINVAL), nor when an area does not
+    /// suit the page alignment that follows (EADDRINUSE).
+    func disableLargePages(_ ctx: IommufdContext, _ ioas: IoasObject) -> Errno? {
+        guard ioas.hugePages != 0 else { return nil }
+        if hasDomain(ctx, ioas) && !ioas.mappings.isEmpty { return .EINVAL }
+        if !areasAligned(ioas, PAGE) { return .EADDRINUSE }
+        ioas.hugePages = 0
+        return nil
     }
 
     func vfioIoas(_ f: VfioIoasFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {

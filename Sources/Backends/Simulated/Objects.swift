@@ -20,6 +20,10 @@ struct Mapping {
     var unpinnable = false
     /// Its user range is mapped memory (NULL or unmapped pins as EFAULT once a domain is added).
     var userMapped = true
+    /// The iopt_pages it maps: a copy shares its source's, and the pages are pinned once for all their users.
+    var pages: UInt64 = 0
+    /// The file IOAS_MAP_FILE mapped, where the host says which (under the preload).
+    var fileKey: FileKey?
 }
 
 /// One iommufd object: what every kind has. The state of a kind lives in its
@@ -38,6 +42,8 @@ class SimObject {
 final class IoasObject: SimObject {
     var mappings: [Mapping] = []
     var allowed: [(UInt64, UInt64)] = []
+    /// Ranges the selftest's ADD_RESERVED took out of the IOVA space, inclusive.
+    var reserved: [(UInt64, UInt64)] = []
     var hugePages: UInt64 = 1
     init(id: UInt32) { super.init(id: id, kind: .ioas) }
 }
@@ -52,6 +58,14 @@ final class HwptObject: SimObject {
     /// Created by an attach or the mock; goes away with its last device.
     var auto = false
     var attachCount = 0
+    /// Allocated with IOMMU_HWPT_ALLOC_PASID: PASIDs may attach to it.
+    var pasidCompat = false
+    /// A mock domain of MOCK_IOMMUPT_HUGE: 1 MiB page-table entries, the whole 56-bit space.
+    var hugeMock = false
+    /// The IOVAs of the page-table entries the mock's dirty bit is set on.
+    var dirty: Set<UInt64> = []
+    /// The mock's IOTLB of a nested HWPT: the allocation's value in each entry, 0 once invalidated.
+    var iotlb = [UInt32](repeating: 0, count: Selftest.iotlbEntries)
     init(id: UInt32, nested: Bool, ioasId: UInt32) {
         self.ioasId = ioasId
         super.init(id: id, kind: nested ? .hwptNested : .hwptPaging)
@@ -65,6 +79,12 @@ final class DeviceObject: SimObject {
     let mockFlags: UInt32
     var attachedHwpt: UInt32 = 0
     var vdeviceId: UInt32 = 0
+    /// PASIDs other than 0 and the HWPT each is attached to (the mock's PASID ops).
+    var pasids: [UInt32: UInt32] = [:]
+    /// PASID 1024's fake driver error fires on the next change of its domain.
+    var pasid1024Armed = false
+    /// The mock device's cache entries (IOMMU_TEST_DEV_CACHE_DEFAULT), 0 once a vIOMMU invalidates them.
+    var cache = [UInt32](repeating: Selftest.devCacheDefault, count: Int(Selftest.cacheIdMax) + 1)
     /// The vfio file that bound this device.
     weak var vfio: VfioFile?
     init(id: UInt32, pci: SimPciDevice?, mockFlags: UInt32 = 0) {
@@ -110,6 +130,8 @@ final class VeventqObject: SimObject {
 final class HwQueueObject: SimObject {
     let viommuId: UInt32
     let index: UInt32
+    /// The IOAS range its memory is pinned from: no unmap may take it while the queue lives (EBUSY).
+    var ioasId: UInt32 = 0, base: UInt64 = 0, length: UInt64 = 0
     init(id: UInt32, viommuId: UInt32, index: UInt32) {
         self.viommuId = viommuId; self.index = index
         super.init(id: id, kind: .hwQueue)

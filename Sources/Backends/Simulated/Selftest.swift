@@ -25,6 +25,11 @@ enum Selftest {
     static let viommuDataMin: UInt64 = 8
     /// struct iommu_viommu_event_selftest { u32 virt_id; }: a vEVENT's data.
     static let veventData = 4
+    /// MOCK_NESTED_DOMAIN_IOTLB_NUM; IOMMU_TEST_DEV_CACHE_DEFAULT.
+    static let iotlbEntries = 4
+    static let devCacheDefault: UInt32 = 0xbaddad
+    /// The least SET_TEMP_MEMORY_LIMIT takes: one batch element (sizeof(unsigned long) + sizeof(u32)).
+    static let memoryLimitMin: UInt64 = 12
     /// The mock's hardware queues per vIOMMU.
     static let hwQueues: UInt32 = 2
 }
@@ -41,8 +46,15 @@ struct TestCmdFields {
     let mockDomain, mockDomainFlags: UInt64
     let access: AccessFields
     let events: MockEventFields
+    let checks: MockCheckFields
+    let dirty: MockDirtyFields?
+    let dmabuf: MockDmabufFields?
+    let pasid: MockPasidFields?
     init(_ r: FieldResolver) throws {
-        access = try AccessFields(r); events = try MockEventFields(r)
+        pasid = try MockPasidFields(r)
+        dmabuf = try MockDmabufFields(r)
+        access = try AccessFields(r); events = try MockEventFields(r); checks = try MockCheckFields(r)
+        dirty = try MockDirtyFields(r)
         op = try r("op"); id = try r("id"); devFlags = try r("dev_flags")
         outStdevId = try r("out_stdev_id"); outHwptId = try r("out_hwpt_id"); outIdevId = try r("out_idev_id")
         mockDomain = try r.constant("IOMMU_TEST_OP_MOCK_DOMAIN")
@@ -57,6 +69,10 @@ extension SimulatedKernel {
         let op = c[f.op]
         if let r = accessOp(f.access, op: op, id: c.u32(f.id), ctx, &c, mem) { return r }
         if let r = mockEventOp(f.events, op: op, id: c.u32(f.id), ctx, &c) { return r }
+        if let r = mockCheckOp(f.checks, op: op, id: c.u32(f.id), ctx, &c, mem) { return r }
+        if let d = f.dirty, op == d.op { return mockDirty(d, ctx, hwpt: c.u32(f.id), &c, mem) }
+        if let d = f.dmabuf, let r = mockDmabufOp(d, op: op, &c) { return r }
+        if let p = f.pasid, let r = mockPasidOp(p, op: op, stdev: c.u32(f.id), ctx, &c) { return r }
         guard op == f.mockDomain || op == f.mockDomainFlags else { return .fail(.EOPNOTSUPP) }
         let devFlags = op == f.mockDomainFlags ? c.u32(f.devFlags) : 0
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }

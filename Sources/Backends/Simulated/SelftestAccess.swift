@@ -121,11 +121,51 @@ extension SimulatedKernel {
         }
         guard let a = accessFile(fd) else { return .fail(.EBADFD) }
         let write = flags & AccessFields.rwWrite != 0
-        if write && mem.read(uptr, Int(length)) == nil { return .fail(.EFAULT) }
-        if let e = accessRange(a, iova: c[f.rwIova], length: length, write: write, pin: false) { return .fail(e) }
-        // The IOVA's contents are not modelled: a read returns zeros.
-        if !write && !mem.write(uptr, [UInt8](repeating: 0, count: Int(length))) { return .fail(.EFAULT) }
-        return .ok(respond: .none)
+        let data = write ? mem.read(uptr, Int(length)) : nil
+        if write && data == nil { return .fail(.EFAULT) }
+        let iova = c[f.rwIova]
+        if let e = accessRange(a, iova: iova, length: length, write: write, pin: false) { return .fail(e) }
+        guard let ioas = a.ctx?.ioas(a.ioasId) else { return .fail(.ENOENT) }
+        if let data { return ioasWrite(ioas, iova, data, mem).map { .fail($0) } ?? .ok(respond: .none) }
+        guard let got = ioasRead(ioas, iova, Int(length), mem) else { return .fail(.EFAULT) }
+        return mem.write(uptr, got) ? .ok(respond: .none) : .fail(.EFAULT)
+    }
+
+    /// The user address behind `iova` in `ioas`: nil where no area maps it or a file backs it.
+    func userAddress(_ ioas: IoasObject, _ iova: UInt64) -> UInt64? {
+        guard let m = ioas.mappings.first(where: { iova >= $0.iova && iova - $0.iova < $0.length }), !m.file
+        else { return nil }
+        return m.addr &+ (iova - m.iova)
+    }
+
+    /// The bytes at [iova, iova+count) through the areas' user memory; a file's pages read as zeros, user memory
+    /// that is not there is nil (EFAULT: its pages cannot be pinned).
+    func ioasRead(_ ioas: IoasObject, _ iova: UInt64, _ count: Int, _ mem: UserMemory) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            let at = iova &+ UInt64(out.count)
+            let n = min(count - out.count, Int(PAGE - at % PAGE))
+            if let u = userAddress(ioas, at) {
+                guard let b = mem.read(u, n) else { return nil }
+                out += b
+            } else {
+                out += repeatElement(0, count: n)
+            }
+        }
+        return out
+    }
+
+    /// Write `data` at `iova` through the areas' user memory (a file's pages take nothing).
+    func ioasWrite(_ ioas: IoasObject, _ iova: UInt64, _ data: [UInt8], _ mem: UserMemory) -> Errno? {
+        var done = 0
+        while done < data.count {
+            let at = iova &+ UInt64(done)
+            let n = min(data.count - done, Int(PAGE - at % PAGE))
+            if let u = userAddress(ioas, at), !mem.write(u, Array(data[done..<done + n])) { return .EFAULT }
+            done += n
+        }
+        return nil
     }
 
     func accessPages(_ f: AccessFields, fd: UInt32, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
@@ -136,11 +176,20 @@ extension SimulatedKernel {
         guard a.pins else { return .fail(.EOPNOTSUPP) }
         let write = flags & AccessFields.pagesWrite != 0
         if let e = accessRange(a, iova: iova, length: length, write: write, pin: true) { return .fail(e) }
-        // A NULL uptr skips the mock's check that the pinned pages are the
-        // user's at uptr; which pages back an IOVA is not modelled, so any
-        // readable uptr reads as other pages (EBADE).
+        // A NULL uptr skips the mock's check that the pinned pages are the user's at uptr, page by page
+        // from uptr's page (iommufd_test_check_pages): other pages are EBADE, no page there EFAULT.
         let uptr = c[f.pagesUptr]
-        if uptr != 0 { return .fail(mem.read(uptr, Int(Fixed.page)) == nil ? .EFAULT : .EBADE) }
+        if uptr != 0, let ioas = a.ctx?.ioas(a.ioasId) {
+            let first = iova / PAGE * PAGE, pages = ((iova &+ length &+ PAGE - 1) / PAGE * PAGE - first) / PAGE
+            let user = uptr &- (iova - first), maps = currentMappings()
+            for i in 0..<pages {
+                let u = user &+ i * PAGE
+                if !mem.owns(u / PAGE * PAGE, PAGE) { return .fail(.EFAULT) }
+                if identity(ofIova: first + i * PAGE, in: ioas, maps) != identity(ofUser: u, maps) {
+                    return .fail(.EBADE)
+                }
+            }
+        }
         let id = a.nextItem
         a.nextItem += 1
         a.items[id] = (iova, length)

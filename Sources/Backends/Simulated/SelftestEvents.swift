@@ -54,6 +54,9 @@ extension SimulatedKernel {
         }
         guard let pt = ctx.objects[c.u32(ptField)] else { return .fail(.ENOENT) }
         let dirty = dev.mockFlags & MockFlags.noDirty == 0
+        if let h = pt as? HwptObject, dev.attachedHwpt != h.id, let e = baseAttachAllowed(ctx, dev, h) {
+            return .fail(e)
+        }
         guard let hwpt = attachTarget(ctx, pt, dirtyCapable: dirty) else { return .fail(.EINVAL) }
         if dev.attachedHwpt != hwpt.id { attach(ctx, dev, hwpt) }
         c[ptField] = UInt64(hwpt.id)

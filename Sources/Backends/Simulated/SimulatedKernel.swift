@@ -13,6 +13,12 @@ package final class SimulatedKernel: Backend {
     let pciDevices: [String: SimPciDevice]
     var files: [Int32: OpenFile] = [:]
     var nextFd: Int32 = 3
+    /// Under sim-exec's preload: the process's real descriptors (HostFiles.swift).
+    package var host: HostFiles?
+    /// O_CLOEXEC for the next file `install` numbers from the host.
+    var installCloexec = true
+    /// The next iopt_pages a map makes (Mapping.pages).
+    var nextPages: UInt64 = 1
     /// Spare buffer for the kernel copy of an ioctl argument, reused so the
     /// per-ioctl path does not allocate a fresh [UInt8] each time.
     var scratch: [UInt8] = []
@@ -24,6 +30,7 @@ package final class SimulatedKernel: Backend {
     let iommufd: IommufdNumbers
     let vfio: VfioNumbers
     let events: EventSizes
+    let compatNumbers: CompatNumbers
 
     /// The kernel of `profile`. Every field and constant a handler reads is
     /// resolved here: a profile that lacks one is an `InputError` now, not a
@@ -59,6 +66,7 @@ package final class SimulatedKernel: Backend {
         iommufd = numbers
         vfio = try VfioNumbers(profile, table: vfioTable)
         events = try EventSizes(profile)
+        compatNumbers = try CompatNumbers(profile)
     }
 
     // MARK: Backend
@@ -78,10 +86,18 @@ package final class SimulatedKernel: Backend {
         } else {
             return .fail(Errno.ENOENT)
         }
-        return .ok(Int(install(f)))
+        let fd = install(f)
+        if fd < 0 { if case .vfio(let v) = f { v.device.openFile = nil } }
+        return fd < 0 ? .fail(.EMFILE) : .ok(Int(fd))
     }
 
+    /// Number a new file: the next free number, or under the preload a real descriptor (-1 when none is left).
     func install(_ f: OpenFile) -> Int32 {
+        if let host {
+            guard let fd = host.reserve(cloexec: installCloexec) else { return -1 }
+            files[fd] = f
+            return fd
+        }
         let fd = nextFd
         nextFd += 1
         files[fd] = f
@@ -90,6 +106,7 @@ package final class SimulatedKernel: Backend {
 
     package func close(_ fd: Int32) -> SyscallResult {
         guard let f = files.removeValue(forKey: fd) else { return .fail(Errno.EBADF) }
+        if sharedElsewhere(f) { return .ok() }
         switch f {
         case .iommufd(let ctx):
             destroyAll(ctx)

@@ -16,6 +16,16 @@ struct CompatInfoFields {
     }
 }
 
+/// The compat requests whose argument is a number, not a struct, and the numbers they know (vfio_compat.c).
+struct CompatNumbers {
+    let checkExtension, setIommu, type1, type1v2, unmapAll: UInt64
+    init(_ p: Profile) throws {
+        func k(_ name: String) throws -> UInt64 { try FieldResolver.constant(name, in: p, for: "vfio compat") }
+        checkExtension = try k("VFIO_CHECK_EXTENSION"); setIommu = try k("VFIO_SET_IOMMU")
+        type1 = try k("VFIO_TYPE1_IOMMU"); type1v2 = try k("VFIO_TYPE1v2_IOMMU"); unmapAll = try k("VFIO_UNMAP_ALL")
+    }
+}
+
 /// VFIO_IOMMU_MAP_DMA: a fixed-IOVA map of user memory into the compat IOAS.
 struct CompatMapFields {
     let head: VfioArgszFlags
@@ -62,6 +72,23 @@ extension SimulatedKernel {
     }
 
     func compatIoas(_ ctx: IommufdContext) -> IoasObject? { ctx.ioas(ctx.vfioCompatIoas) }
+
+    /// ioctl(fd, request, n) with the number n for argument: VFIO_CHECK_EXTENSION (type1, type1v2 and
+    /// unmap-all are there; DMA_CC and the rest answer 0 without a coherent domain) and VFIO_SET_IOMMU
+    /// (type1 turns large pages off) on an iommufd. nil: `request` takes a struct, or `fd` is no iommufd.
+    package func ioctl(_ fd: Int32, _ request: UInt64, number n: UInt64) -> SyscallResult? {
+        guard case .iommufd(let ctx)? = files[fd] else { return nil }
+        let k = compatNumbers
+        switch request {
+        case k.checkExtension: return .ok([k.type1, k.type1v2, k.unmapAll].contains(n) ? 1 : 0)
+        case k.setIommu:
+            if n != k.type1 && n != k.type1v2 { return .fail(.EINVAL) }
+            guard let ioas = compatIoas(ctx) else { return .fail(.ENODEV) }
+            if n == k.type1, let e = disableLargePages(ctx, ioas) { return .fail(e) }
+            return .ok()
+        default: return nil
+        }
+    }
 
     func compatGetInfo(_ f: CompatInfoFields, _ minsz: Int, _ ctx: IommufdContext,
                        _ arg: inout [UInt8]?) -> SyscallResult {
@@ -113,7 +140,7 @@ extension SimulatedKernel {
         case .success(let at):
             let flags = f.head.flags.load(u)
             ioas.mappings.append(Mapping(iova: at, length: length, file: false, readable: flags & f.read != 0,
-                                         writable: flags & f.write != 0))
+                                         writable: flags & f.write != 0, addr: f.vaddr.load(u), pages: newPages()))
             return .ok()
         }
     }
@@ -127,9 +154,9 @@ extension SimulatedKernel {
         let result: Result<UInt64, SimErr>
         if f.head.flags.load(u) & f.all != 0 {
             if iova != 0 || length != 0 { return .fail(.EINVAL) }
-            result = .success(unmapAll(ioas))
+            result = .success(unmapAll(ctx, ioas))
         } else {
-            result = unmapRange(ioas, iova: iova, length: length)
+            result = unmapRange(ctx, ioas, iova: iova, length: length)
         }
         // The unmapped byte count goes back in `size`, on success and on ENOENT alike.
         f.size.store((try? result.get()) ?? 0, into: &u)

@@ -114,6 +114,6 @@ extension SimulatedKernel {
             if end > bar.size { return .fail(.EINVAL) }
         }
         if v.device.tsmBound { return .fail(.EBUSY) }  // documentedChoices["dmabuf.while_bound"]
-        return .ok(Int(install(.dmabuf(length: total))))
+        return .ok(Int(install(.dmabuf(DmabufFile(length: total, selftest: false)))))
     }
 }

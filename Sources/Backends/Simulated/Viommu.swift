@@ -111,7 +111,8 @@ extension SimulatedKernel {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         let type = c.u32(a.type)
         if type == a.typeDefault { return .fail(.EOPNOTSUPP) }
-        if c[f.depth] == 0 { return .fail(.EINVAL) }
+        // eventq.c's VEVENTQ_MAX_DEPTH (not in the uAPI): an arbitrary bound that fits every IOMMU.
+        if c[f.depth] == 0 || c[f.depth] > 1 << 19 { return .fail(.EINVAL) }
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
         if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
         if vi.veventqTypes.contains(type) { return .fail(.EEXIST) }
@@ -149,8 +150,14 @@ extension SimulatedKernel {
         let index = c.u32(f.index)
         if index >= Selftest.hwQueues { return .fail(.EINVAL) }
         if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
+        // The mock takes queues in order: each holds the one before it (iommufd_hw_queue_depend).
+        let prev = ctx.objects.values.lazy.compactMap { $0 as? HwQueueObject }
+            .first { $0.viommuId == vi.id && index > 0 && $0.index == index - 1 }
+        if index > 0 && prev == nil { return .fail(.EIO) }
         let o = newObject(ctx) { HwQueueObject(id: $0, viommuId: vi.id, index: index) }
+        o.ioasId = ioas?.id ?? 0; o.base = base; o.length = length
         hold(o, vi)
+        if let prev { hold(o, prev) }
         vi.hwQueues.insert(index)
         c[f.outHwQueueId] = UInt64(o.id)
         return .ok()

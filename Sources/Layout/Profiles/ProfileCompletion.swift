@@ -20,9 +20,9 @@ package struct ProfileCompletion {
         self.like = like; self.source = source; self.scope = scope; self.probed = probed; self.lp64 = lp64
     }
 
-    /// Names `iommufd_test.h` contributes that a profile keeps.
+    /// Names `iommufd_test.h` contributes that a profile keeps (its ops, the mock's MOCK_* values).
     static func isTestConstant(_ name: String) -> Bool {
-        name.contains("SELFTEST") || name.hasPrefix("IOMMU_TEST_OP_")
+        name.contains("SELFTEST") || name.hasPrefix("IOMMU_TEST_OP_") || name.hasPrefix("MOCK_")
     }
 
     package func apply(to p: inout Profile) throws {
