@@ -9,13 +9,20 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "uapi-conform", targets: ["CLI"]),
+        // LD_PRELOAD library of `uapi-conform sim-exec`: the simulated kernel as /dev/iommu in any program.
+        .library(name: "uapi-sim", type: .dynamic, targets: ["Preload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile"],
+        .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile", "preload"],
                 sources: ["uc_syscall.c", "uc_process.c"], publicHeadersPath: "include"),
+        // The preload interposer (open/ioctl/read/... of libuapi-sim.so); only the dynamic library links it.
+        .target(name: "CPreload", path: "CShims/preload", publicHeadersPath: "include",
+                linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Preload", dependencies: ["CPreload", "Cases", "Layout", "SimulatedBackend"],
+                path: "Sources/Preload"),
         .target(name: "Layout", dependencies: ["CShims"], path: "Sources/Layout"),
         .target(name: "Report", dependencies: ["Layout", "Cases"], path: "Sources/Report"),
         .target(name: "Cases", dependencies: ["Layout"], path: "Sources/Cases"),

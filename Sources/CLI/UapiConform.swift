@@ -40,13 +40,14 @@ struct UapiConform: ParsableCommand {
         run      the behavioural case catalogue on the simulated kernel, the live one, or both (list, explain ID)
         probe    what this kernel offers (iommufd ioctls, selftest mock, TSM version, vfio devices)
         vm       boot a kernel in QEMU and run the live catalogue inside it (--patch: built with a posted series)
+        sim-exec run any program with the simulated kernel as its /dev/iommu (LD_PRELOAD)
         apply    apply a series to a source tree and print the clean diff
         Exit status: 0 clean, 1 findings (or failed cases), 2 bad input.
         """,
         version: "0.1.0",
         subcommands: [AbiCommand.self, RulesCommand.self, RunCommand.self, ProbeCommand.self, VmCommand.self,
                       ApplyCommand.self, ListCommand.self, ExplainCommand.self, BenchSimCommand.self,
-                      FuzzCommand.self])
+                      FuzzCommand.self, SimExecCommand.self])
 }
 
 /// `--headers`, for commands that read a header tree.
