@@ -6,7 +6,8 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live fuzz-live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest coverage clean
+	live fuzz-live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest kselftest-diff \
+	coverage clean
 
 all: main
 
@@ -135,6 +136,14 @@ live-tsm: deps build
 # outside the repo); prints their folder.
 kselftest:
 	scripts/build-kselftest.sh
+
+# Those selftests on both kernels: on the host under `uapi-conform sim-exec`
+# (the simulator as /dev/iommu) and in the lane's 7.2 guest; one table of the
+# tests whose verdicts differ, each with its reason from fixtures/kselftest/
+# (out/kselftest/). Fails on a difference without a reason.
+# KSELFTEST_DIFF_ARGS=--sim-only reuses the last live.ktap (no VM).
+kselftest-diff: deps build kernel
+	BIN=$(BIN) scripts/kselftest-diff.sh $(KSELFTEST_DIFF_ARGS)
 
 # The coverage lane: 7.2 with gcov on iommufd/vfio, one boot running the
 # catalogue live and then the selftests, a report of lines, branches and
