@@ -39,6 +39,14 @@ done
 "$bin" fuzz --backend sim+sim --calls 1000000 --seed 1 --out "$scratch/fuzz" | tail -n 1 |
 	sed 's/^fuzz:/fuzz --backend sim+sim:/'
 
+# The kernel's own iommufd selftests under sim-exec (issue 10), when their build is cached.
+kst=${KSELFTEST_DIR:-$(ls -d "${kdir%/kernel}"/kselftest/*/ 2>/dev/null | head -n 1)}
+if [ -n "$kst" ] && [ -x "$kst/iommufd" ]; then
+	BIN=$bin scripts/kselftest-diff.sh --time 3 --kselftest "$kst" --out "$scratch/kst" || true
+else
+	echo "kernel selftests under sim-exec: not built (make kselftest)"
+fi
+
 # The VM lane, when the kernel is already built (it is never built here).
 if kernel=$(scripts/build-kernel.sh --print-path 2>/dev/null); then
 	out=$scratch/fuzzvm && mkdir "$out"

@@ -27,6 +27,24 @@ int ucsim_dup(int fd, int newfd);
 long ucsim_ioctl(int fd, unsigned long request, void *arg, int *err);
 long ucsim_read(int fd, void *buf, size_t count, int *err);
 long ucsim_write(int fd, const void *buf, size_t count, int *err);
+void *ucsim_mmap(int fd, void *addr, size_t length, int prot, int flags, long offset, int *err);
+void ucsim_munmap(void *addr, size_t length);
+
+int ucsim_init(void);
+
+/* Bumped by every mmap and munmap through here: the simulator's copy of
+ * /proc/self/maps is good until it changes. */
+unsigned long uc_map_generation;
+
+unsigned long uc_preload_map_generation(void) { return __atomic_load_n(&uc_map_generation, __ATOMIC_RELAXED); }
+
+/* Load the profile and make the simulated kernel once, in the process that
+ * execs: every forked child then starts from that copy instead of loading it
+ * again (a test harness forks once per test). */
+__attribute__((constructor)) static void uc_preload_init(void)
+{
+	ucsim_init();
+}
 
 #define UC_MAX_FD 65536
 static unsigned char simulated[UC_MAX_FD];
@@ -49,6 +67,11 @@ void uc_preload_mark(int fd, int on)
 int uc_real_close(int fd) { REAL(close); return real_close(fd); }
 ssize_t uc_real_read(int fd, void *buf, size_t count) { REAL(read); return real_read(fd, buf, count); }
 ssize_t uc_real_write(int fd, const void *buf, size_t count) { REAL(write); return real_write(fd, buf, count); }
+void *uc_real_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+	REAL(mmap);
+	return real_mmap(addr, length, prot, flags, fd, offset);
+}
 
 int uc_preload_reserve(int cloexec)
 {
@@ -262,16 +285,38 @@ int ioctl(int fd, unsigned long request, ...)
 IO_LIKE(read, void *)
 IO_LIKE(write, const void *)
 
-/* The simulated files have nothing to map yet: ENODEV, as for a file without mmap. */
+/* A simulated file's regions (the mock vIOMMU's pages) come from the simulator; munmap releases them. */
 #define MMAP_LIKE(name) \
 	void *name(void *addr, size_t length, int prot, int flags, int fd, off_t offset) \
 	{ \
+		void *p; \
+		int err = 0; \
 		REAL(name); \
-		if (!(flags & MAP_ANONYMOUS) && ours(fd)) { \
-			errno = ENODEV; \
+		__atomic_add_fetch(&uc_map_generation, 1, __ATOMIC_RELAXED); \
+		if ((flags & MAP_ANONYMOUS) || !ours(fd)) \
+			return real_##name(addr, length, prot, flags, fd, offset); \
+		pthread_mutex_lock(&lock); \
+		p = ucsim_mmap(fd, addr, length, prot, flags, (long)offset, &err); \
+		pthread_mutex_unlock(&lock); \
+		if (!p) { \
+			errno = err; \
 			return MAP_FAILED; \
 		} \
-		return real_##name(addr, length, prot, flags, fd, offset); \
+		return p; \
 	}
 MMAP_LIKE(mmap)
 MMAP_LIKE(mmap64)
+
+int munmap(void *addr, size_t length)
+{
+	int r;
+	REAL(munmap);
+	__atomic_add_fetch(&uc_map_generation, 1, __ATOMIC_RELAXED);
+	r = real_munmap(addr, length);
+	if (r == 0) {
+		pthread_mutex_lock(&lock);
+		ucsim_munmap(addr, length);
+		pthread_mutex_unlock(&lock);
+	}
+	return r;
+}

@@ -1,9 +1,20 @@
 import CPreload
+#if canImport(Glibc)
+import Glibc
+#endif
 import Cases
+import Foundation
 import SimulatedBackend
 
 // The C interposer's calls into the simulator (CShims/preload/uc_preload.c), under its lock. Each returns
 // -1 with *err set on failure, as the syscall would.
+
+/// At library load: the session, made before the program forks (0; a profile that does not load says so once).
+@_cdecl("ucsim_init")
+public func ucsimInit() -> Int32 {
+    if ProcessInfo.processInfo.environment["UAPI_SIM_PROFILE"] == nil { return 0 }
+    return Session.get() == nil ? -1 : 0
+}
 
 /// Whether `path` names a node the simulator serves (no state is touched: any thread may ask).
 @_cdecl("ucsim_claims")
@@ -87,6 +98,43 @@ public func ucsimWrite(_ fd: Int32, _ buf: UnsafeRawPointer?, _ count: Int,
     s.syncReadiness()
     if r.failed { err.pointee = r.errno.rawValue; return -1 }
     return r.value
+}
+
+@_cdecl("ucsim_mmap")
+public func ucsimMmap(_ fd: Int32, _ addr: UnsafeMutableRawPointer?, _ length: Int, _ prot: Int32, _ flags: Int32,
+                      _ offset: Int, _ err: UnsafeMutablePointer<Int32>) -> UnsafeMutableRawPointer? {
+    guard let s = Session.current else { err.pointee = Errno.ENODEV.rawValue; return nil }
+    let shared = flags & MAP_SHARED != 0, exec = prot & PROT_EXEC != 0
+    switch s.kernel.mmapRegion(fd, offset: UInt64(offset), length: UInt64(length), shared: shared, exec: exec) {
+    case .failed(let e):
+        err.pointee = e.rawValue
+        return nil
+    case .region(let bytes, let hold):
+        // Shared anonymous memory holds the region's bytes: what the program writes there stays there.
+        let fixed = flags & MAP_FIXED
+        guard let p = uc_real_mmap(addr, length, prot | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | fixed, -1, 0),
+              p != MAP_FAILED else {
+            hold.release()
+            err.pointee = Errno.ENOMEM.rawValue
+            return nil
+        }
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: min($0.count, length)) }
+        if prot & PROT_WRITE == 0 { mprotect(p, length, prot) }
+        s.regions.append((UInt(bitPattern: p), length, hold))
+        return p
+    }
+}
+
+/// After munmap(2): a region wholly or partly unmapped releases its owner.
+@_cdecl("ucsim_munmap")
+public func ucsimMunmap(_ addr: UnsafeMutableRawPointer?, _ length: Int) {
+    guard let s = Session.current, !s.regions.isEmpty else { return }
+    let start = UInt(bitPattern: addr), end = start &+ UInt(length)
+    s.regions.removeAll { r in
+        let hit = r.start < end && start < r.start + UInt(r.length)
+        if hit { r.hold.release() }
+        return hit
+    }
 }
 
 /// What the kernel would copy of an ioctl's argument. Every iommufd and vfio struct starts with its size

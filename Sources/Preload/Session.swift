@@ -13,6 +13,10 @@ final class Session: HostFiles {
     lazy var memory = UserMemory(space: own)
     /// Descriptors whose eventfd is signalled readable.
     var signalled: Set<Int32> = []
+    var maps: [UserMapping]?
+    var mapsGeneration: UInt = 0
+    /// Mapped regions of simulated files: where, and the hold on their owner until munmap.
+    var regions: [(start: UInt, length: Int, hold: MmapHold)] = []
 
     /// UAPI_SIM_TRACE set: each simulated call and its outcome on stderr.
     let trace = ProcessInfo.processInfo.environment["UAPI_SIM_TRACE"] != nil
@@ -67,7 +71,15 @@ final class Session: HostFiles {
         return FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
     }
 
-    func userMappings() -> [UserMapping] { ProcMaps.read() }
+    /// /proc/self/maps as of the last mmap or munmap the interposer saw.
+    func userMappings() -> [UserMapping] {
+        let now = uc_preload_map_generation()
+        if mapsGeneration != now || maps == nil {
+            maps = ProcMaps.read()
+            mapsGeneration = now
+        }
+        return maps ?? []
+    }
 
     /// Make each queue's eventfd poll readable exactly while it has something to read.
     func syncReadiness() {
@@ -94,23 +106,58 @@ final class OwnMemory: AddressSpace {
     }
 }
 
-/// /proc/self/maps: "start-end perms offset major:minor inode path", one mapping a line.
+/// /proc/self/maps: "start-end perms offset major:minor inode path", one mapping a line, parsed as bytes.
 enum ProcMaps {
     static func read() -> [UserMapping] {
-        guard let text = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap(parse)
+        // Read to the end: a proc file has no size, and String(contentsOfFile:) stops after the first page.
+        guard let h = FileHandle(forReadingAtPath: "/proc/self/maps"), let data = try? h.readToEnd() else { return [] }
+        try? h.close()
+        var out: [UserMapping] = []
+        data.withUnsafeBytes { raw in
+            var s = Scanner(bytes: raw.bindMemory(to: UInt8.self))
+            while !s.atEnd {
+                if let m = s.line() { out.append(m) }
+                s.skipLine()
+            }
+        }
+        return out
     }
 
-    static func parse(_ line: Substring) -> UserMapping? {
-        let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-        guard f.count >= 5 else { return nil }
-        let range = f[0].split(separator: "-"), dev = f[3].split(separator: ":")
-        guard range.count == 2, dev.count == 2, let start = UInt64(range[0], radix: 16),
-              let end = UInt64(range[1], radix: 16), let offset = UInt64(f[2], radix: 16),
-              let major = UInt64(dev[0], radix: 16), let minor = UInt64(dev[1], radix: 16),
-              let ino = UInt64(f[4]) else { return nil }
-        let key = ino == 0 ? nil : FileKey(dev: makedev(major, minor), ino: ino)
-        return UserMapping(start: start, end: end, offset: offset, file: key)
+    struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var i = 0
+        var atEnd: Bool { i >= bytes.count }
+
+        /// A hexadecimal (or, with radix 10, decimal) number, then one separator byte.
+        mutating func number(_ radix: UInt64 = 16) -> UInt64? {
+            var v: UInt64 = 0, digits = 0
+            while i < bytes.count, let d = Scanner.digit(bytes[i], radix) { v = v &* radix &+ d; i += 1; digits += 1 }
+            i += 1
+            return digits > 0 ? v : nil
+        }
+
+        static func digit(_ c: UInt8, _ radix: UInt64) -> UInt64? {
+            switch c {
+            case 48...57: return UInt64(c - 48)
+            case 97...102 where radix == 16: return UInt64(c - 87)
+            default: return nil
+            }
+        }
+
+        mutating func skipField() { while i < bytes.count, bytes[i] != 32 { i += 1 }; i += 1 }
+        mutating func skipLine() { while i < bytes.count, bytes[i] != 10 { i += 1 }; i += 1 }
+
+        /// One line's mapping; the scanner stays on that line.
+        mutating func line() -> UserMapping? {
+            guard let start = number(), let end = number() else { return nil }
+            skipField()
+            guard let offset = number(), let major = number(), let minor = number(), let ino = number(10) else {
+                return nil
+            }
+            i -= 1  // the byte after the inode may end the line
+            let key = ino == 0 ? nil : FileKey(dev: makedev(major, minor), ino: ino)
+            return UserMapping(start: start, end: end, offset: offset, file: key)
+        }
     }
 
     /// glibc's makedev, as fstat reports st_dev.

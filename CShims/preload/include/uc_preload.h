@@ -10,6 +10,7 @@
 int uc_real_close(int fd);
 ssize_t uc_real_read(int fd, void *buf, size_t count);
 ssize_t uc_real_write(int fd, const void *buf, size_t count);
+void *uc_real_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
 
 /* A new real descriptor to stand for a simulated file (an eventfd: it polls
  * readable when signalled, is inherited by fork, numbered like any file); -1 with errno set. */
@@ -26,5 +27,7 @@ void uc_preload_signal(int fd, int readable);
 long uc_mem_read(void *dst, uint64_t addr, size_t count);
 int uc_mem_write(uint64_t addr, const void *src, size_t count);
 int uc_mem_mapped(uint64_t addr, uint64_t count);
+/* Changes whenever the process maps or unmaps memory through the interposer. */
+unsigned long uc_preload_map_generation(void);
 
 #endif

@@ -11,8 +11,10 @@ final class EventQueue {
     var faults: [PageFault] = []
     /// Read faults by cookie, waiting for their response.
     var responses: [UInt32: PageFault] = [:]
-    /// vEVENTs: their data length, or nil for the lost-events header.
-    var vevents: [Int?] = []
+    /// vEVENTs: their data, or nil for the lost-events header, each with its sequence number.
+    var vevents: [(data: [UInt8]?, sequence: UInt32)] = []
+    /// The next vEVENT's sequence number (it wraps at INT_MAX).
+    var sequence: UInt32 = 0
     /// The fault or vEVENTQ object: its descriptor holds a `users` reference on it until closed.
     weak var object: SimObject?
     init(_ kind: Kind) { self.kind = kind }
@@ -24,6 +26,8 @@ final class EventQueue {
 struct EventSizes {
     let fault, response: Int
     let header: Int?
+    /// iommufd_vevent_header's flags and sequence, and IOMMU_VEVENTQ_FLAG_LOST_EVENTS (where vEVENTs exist).
+    let headerFields: (flags: FieldHandle, sequence: FieldHandle, lost: UInt64)?
     let respCodes: Set<UInt64>
     /// struct iommu_hwpt_pgfault's fields, as a read hands them out.
     let record: FaultRecord
@@ -36,6 +40,12 @@ struct EventSizes {
         }
         fault = try size("iommu_hwpt_pgfault"); response = try size("iommu_hwpt_page_response")
         header = p.structure("iommufd_vevent_header")?.lp64.size
+        if header != nil {
+            let r = try FieldResolver(ioctl: "vEVENTQ read", structName: "iommufd_vevent_header", profile: p)
+            headerFields = (try r("flags"), try r("sequence"), try r.constant("IOMMU_VEVENTQ_FLAG_LOST_EVENTS"))
+        } else {
+            headerFields = nil
+        }
         respCodes = [try p.constant("IOMMUFD_PAGE_RESP_SUCCESS"), try p.constant("IOMMUFD_PAGE_RESP_INVALID")]
         record = try FaultRecord(FieldResolver(ioctl: "fault queue read", structName: "iommu_hwpt_pgfault", profile: p))
     }
@@ -116,14 +126,19 @@ extension SimulatedKernel {
 
     /// Header and data of each vEVENT; the lost-events header alone.
     func readVevents(_ q: EventQueue, _ count: Int, _ out: inout [UInt8]) -> SyscallResult {
-        guard let header = events.header else { return .fail(.EINVAL) }
+        guard let header = events.header, let h = events.headerFields else { return .fail(.EINVAL) }
         if count < header { return .fail(.EINVAL) }
         var done = 0
         while let next = q.vevents.first {
             if done >= count || header > count - done { break }
-            if let data = next, header + data > count - done { return done == 0 ? .fail(.EINVAL) : .ok(done) }
+            let size = next.data?.count ?? 0
+            if next.data != nil, header + size > count - done { return done == 0 ? .fail(.EINVAL) : .ok(done) }
             q.vevents.removeFirst()
-            done += header + (next ?? 0)
+            var head = [UInt8](repeating: 0, count: header)
+            h.flags.store(next.data == nil ? h.lost : 0, into: &head)
+            h.sequence.store(UInt64(next.sequence), into: &head)
+            out += head + (next.data ?? [])
+            done += header + size
         }
         return .ok(done)
     }
@@ -137,13 +152,16 @@ extension SimulatedKernel {
     }
 
     /// A vEVENT of `data` bytes; past the depth, the lost-events header once.
-    func deliverVevent(_ q: EventQueue, data: Int) {
+    /// Each takes the next sequence number; a lost-events header at the tail moves to take the new one.
+    func deliverVevent(_ q: EventQueue, data: [UInt8]) {
         guard case .vevent(let depth) = q.kind else { return }
-        let queued = q.vevents.filter { $0 != nil }.count
+        let queued = q.vevents.filter { $0.data != nil }.count
         if UInt64(queued) < depth {
-            q.vevents.append(data)
-        } else if q.vevents.last.map({ $0 != nil }) ?? true {
-            q.vevents.append(nil)
+            q.vevents.append((data, q.sequence))
+        } else {
+            if q.vevents.last.map({ $0.data == nil }) ?? false { q.vevents.removeLast() }
+            q.vevents.append((nil, q.sequence))
         }
+        q.sequence = (q.sequence + 1) & UInt32(Int32.max)
     }
 }

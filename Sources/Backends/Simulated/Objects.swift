@@ -179,6 +179,8 @@ final class IommufdContext {
     var vfioCompatIoas: UInt32 = 0
     var rlimitMode: UInt64 = 0
     var closed = false
+    /// Regions the file offers to mmap (Mmaps.swift).
+    var mmaps: [MmapRegion] = []
 
     // Typed lookups: the object `id` if it is of that kind.
     func ioas(_ id: UInt32) -> IoasObject? { objects[id] as? IoasObject }
@@ -257,6 +259,8 @@ extension SimulatedKernel {
             ctx.viommu(q.viommuId)?.veventqTypes.remove(q.type)
         case let q as HwQueueObject:
             ctx.viommu(q.viommuId)?.hwQueues.remove(q.index)
+        case is ViommuObject:
+            ctx.mmaps.removeAll { $0.owner == o.id }
         default:
             // The selftest object owns its mock device.
             if o.kind == .selftest {

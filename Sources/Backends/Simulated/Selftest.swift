@@ -23,8 +23,6 @@ enum Selftest {
     static let viommuDataMax: UInt64 = 24
     /// The least of it the mock takes: offsetofend(struct iommu_viommu_selftest, out_data).
     static let viommuDataMin: UInt64 = 8
-    /// struct iommu_viommu_event_selftest { u32 virt_id; }: a vEVENT's data.
-    static let veventData = 4
     /// MOCK_NESTED_DOMAIN_IOTLB_NUM; IOMMU_TEST_DEV_CACHE_DEFAULT.
     static let iotlbEntries = 4
     static let devCacheDefault: UInt32 = 0xbaddad

@@ -78,26 +78,43 @@ extension SimulatedKernel {
     }
 
     /// Every page of [uptr, uptr+length) must be there and pinned `refs` times (each iopt_pages pins once).
+    /// Pages are told apart as the mock does: the same file's page is one page, however it is mapped.
     func checkRefs(uptr: UInt64, length: UInt64, refs: UInt64, _ mem: UserMemory) -> HandlerResult {
         if length % PAGE != 0 || uptr % PAGE != 0 || uptr.addingReportingOverflow(length).overflow {
             return .fail(.EINVAL)
         }
-        let areas = pinnedAreas()
+        let maps = currentMappings(), spans = pinnedSpans(maps)
         var at: UInt64 = 0
         while at < length {
             let p = uptr + at
             if !mem.owns(p, PAGE) { return .fail(.EFAULT) }
-            let pins = Set(areas.filter { p < $0.end && $0.start < p + PAGE }.map(\.pages))
+            let (file, start): (FileKey?, UInt64)
+            switch identity(ofUser: p, maps) {
+            case .anonymous(let va): (file, start) = (nil, va)
+            case .file(let k, let off): (file, start) = (k, off)
+            }
+            let pins = Set(spans.filter { $0.file == file && start < $0.end && $0.start < start + PAGE }.map(\.pages))
             if UInt64(pins.count) != refs { return .fail(.EIO) }
             at += PAGE
         }
         return .ok(respond: .none)
     }
 
-    /// The user ranges whose pages are pinned now, in every open iommufd: an area of an IOAS with a domain,
-    /// or the part of an area an access has pinned.
-    func pinnedAreas() -> [(start: UInt64, end: UInt64, pages: UInt64)] {
-        var out: [(start: UInt64, end: UInt64, pages: UInt64)] = []
+    /// The pages pinned now, in every open iommufd: an area of an IOAS with a domain, or the part of an area an
+    /// access has pinned; each as a range of a file's offsets or of anonymous user addresses.
+    func pinnedSpans(_ maps: [UserMapping]) -> [(file: FileKey?, start: UInt64, end: UInt64, pages: UInt64)] {
+        var out: [(file: FileKey?, start: UInt64, end: UInt64, pages: UInt64)] = []
+        func add(_ m: Mapping, _ from: UInt64, _ to: UInt64) {
+            let at = m.addr &+ (from - m.iova), n = to - from
+            if m.file {
+                if let k = m.fileKey { out.append((k, at, at &+ n, m.pages)) }
+                return
+            }
+            switch identity(ofUser: at, maps) {
+            case .anonymous(let va): out.append((nil, va, va &+ n, m.pages))
+            case .file(let k, let off): out.append((k, off, off &+ n, m.pages))
+            }
+        }
         var seen: [ObjectIdentifier] = []
         for case .iommufd(let ctx) in files.values where !seen.contains(ObjectIdentifier(ctx)) {
             seen.append(ObjectIdentifier(ctx))
@@ -105,11 +122,10 @@ extension SimulatedKernel {
             for case let ioas as IoasObject in ctx.objects.values {
                 let domain = hasDomain(ctx, ioas)
                 let items = accesses.filter { $0.ioasId == ioas.id }.flatMap { Array($0.items.values) }
-                for m in ioas.mappings where !m.file {
-                    if domain { out.append((m.addr, m.addr &+ m.length, m.pages)); continue }
+                for m in ioas.mappings {
+                    if domain { add(m, m.iova, m.iova &+ m.length); continue }
                     for it in items where it.iova < m.iova &+ m.length && m.iova < it.iova &+ it.length {
-                        let s = max(it.iova, m.iova), e = min(it.iova &+ it.length, m.iova &+ m.length)
-                        out.append((m.addr &+ (s - m.iova), m.addr &+ (e - m.iova), m.pages))
+                        add(m, max(it.iova, m.iova), min(it.iova &+ it.length, m.iova &+ m.length))
                     }
                 }
             }

@@ -74,7 +74,8 @@ extension SimulatedKernel {
         let q = ctx.objects.values.lazy.compactMap { $0 as? VeventqObject }
             .first { $0.viommuId == vi.id && $0.type == selftest }
         guard let q else { return .fail(.EOPNOTSUPP) }
-        deliverVevent(q.queue, data: Selftest.veventData)
+        // struct iommu_viommu_event_selftest { u32 virt_id; }: the vDEVICE's virtual id.
+        deliverVevent(q.queue, data: StructCodec.le32(UInt32(truncatingIfNeeded: vd.virtId)))
         return .ok(respond: .none)
     }
 }

@@ -156,6 +156,11 @@ extension SimulatedKernel {
             if iova != 0 || length != 0 { return .fail(.EINVAL) }
             result = .success(unmapAll(ctx, ioas))
         } else {
+            // Type1 (large pages off) may unmap part of a mapping: cut at both ends first (iopt_cut_iova).
+            if ioas.hugePages == 0 {
+                cut(ioas, after: iova &+ length &- 1)
+                if iova != 0 { cut(ioas, after: iova - 1) }
+            }
             result = unmapRange(ctx, ioas, iova: iova, length: length)
         }
         // The unmapped byte count goes back in `size`, on success and on ENOENT alike.
@@ -163,6 +168,19 @@ extension SimulatedKernel {
         arg = u
         if case .failure(let e) = result { return .fail(e.errno) }
         return .ok()
+    }
+
+    /// Split the area holding `at` so that `at` is its last byte (iopt_area_split); nothing there, nothing to do.
+    func cut(_ ioas: IoasObject, after at: UInt64) {
+        guard let i = ioas.mappings.firstIndex(where: { at >= $0.iova && at - $0.iova < $0.length }) else { return }
+        var head = ioas.mappings[i], tail = head
+        head.length = at - head.iova + 1
+        if head.length == tail.length { return }
+        tail.iova = at + 1
+        tail.length -= head.length
+        tail.addr = head.addr &+ head.length
+        ioas.mappings[i] = head
+        ioas.mappings.insert(tail, at: i + 1)
     }
 
     private func copyRange(_ u: inout [UInt8], _ src: [UInt8], _ from: Int, _ to: Int) {

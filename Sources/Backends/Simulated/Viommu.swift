@@ -70,10 +70,12 @@ extension SimulatedKernel {
         guard let hwpt = ctx.pagingHwpt(c.u32(f.hwptId)) else { return .fail(.ENOENT) }
         if !hwpt.nestParent { return .fail(.EINVAL) }
         let dl = c[f.dataLen]
+        var data: [UInt8]?
         if dl != 0 {
             // iommu_copy_struct_from_user: the length (offsetofend out_data ... sizeof) before the copy.
             if dl < Selftest.viommuDataMin || dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
-            if mem.read(c[f.dataUptr], Int(dl)) == nil { return .fail(.EFAULT) }
+            guard let d = mem.read(c[f.dataUptr], Int(dl)) else { return .fail(.EFAULT) }
+            data = d
         }
         // documentedChoices["kvm.source"]: the device node's KVM, or (v2) the fd's.
         var kvm = dev.pci?.hasKVM ?? false
@@ -86,9 +88,24 @@ extension SimulatedKernel {
         }
         let o = newObject(ctx) { ViommuObject(id: $0, kvm: kvm) }
         o.mockIommu = dev.pci == nil
+        if let data, let e = viommuLoopback(ctx, o, data, uptr: c[f.dataUptr], mem) {
+            remove(ctx, o)
+            return .fail(e)
+        }
         hold(o, hwpt)
         c[f.outViommuId] = UInt64(o.id)
         return .ok()
+    }
+
+    /// struct iommu_viommu_selftest: two pages to mmap whose first word is in_data; out_data = in_data and the
+    /// region's offset and length go back to the user (iommu_copy_struct_to_user, as much as the user gave).
+    func viommuLoopback(_ ctx: IommufdContext, _ o: ViommuObject, _ data: [UInt8], uptr: UInt64,
+                        _ mem: UserMemory) -> Errno? {
+        let inData = UInt32(StructCodec.load(data, 0, 4)), length = 2 * PAGE
+        let offset = allocMmap(ctx, owner: o.id, length: length,
+                               contents: StructCodec.le32(inData) + [UInt8](repeating: 0, count: Int(length) - 4))
+        let out = StructCodec.le32(inData) + StructCodec.le32(inData) + StructCodec.le64(offset) + StructCodec.le64(length)
+        return mem.write(uptr, Array(out.prefix(data.count))) ? nil : .EFAULT
     }
 
     func vdeviceAlloc(_ f: VdeviceAllocFields, _ ctx: IommufdContext, _ c: inout Cmd) -> HandlerResult {
