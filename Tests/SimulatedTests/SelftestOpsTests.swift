@@ -49,12 +49,18 @@ import Testing
         #expect(s.k.write(qfd, StructCodec.le32(2) + StructCodec.le32(1)) == .ok(8))
     }
 
+    /// One event past the depth leaves one lost-events header at the tail, which takes each newer sequence number.
     @Test func aFullVeventqLosesEventsBehindOneHeader() {
         let q = EventQueue(.vevent(depth: 1))
         let s = Sim("linux-7.2")
-        for _ in 0..<3 { s.k.deliverVevent(q, data: 4) }
-        #expect(q.vevents == [4, nil])
-        s.k.deliverVevent(q, data: 4)
-        #expect(q.vevents == [4, nil])
+        let data: [UInt8] = [0x99, 0, 0, 0]
+        for _ in 0..<3 { s.k.deliverVevent(q, data: data) }
+        #expect(q.vevents.map(\.data) == [data, nil] && q.vevents.map(\.sequence) == [0, 2])
+        s.k.deliverVevent(q, data: data)
+        #expect(q.vevents.map(\.data) == [data, nil] && q.vevents.map(\.sequence) == [0, 3])
+        // Read back: header (flags, sequence) and the data; then the lost-events header alone.
+        var out: [UInt8] = []
+        #expect(s.k.readVevents(q, 64, &out) == .ok(20))
+        #expect(out == StructCodec.le32(0) + StructCodec.le32(0) + data + StructCodec.le32(1) + StructCodec.le32(3))
     }
 }
