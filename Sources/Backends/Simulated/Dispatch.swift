@@ -1,14 +1,18 @@
 import Cases
 import Layout
 
-/// Per-ioctl data resolved from the profile once, when the kernel is created.
-struct IoctlSpec {
+/// Per-ioctl data resolved from the profile once, when the kernel is created. A class: the dispatcher
+/// looks it up on every ioctl, and a copy of its handler's fields would retain each of their names.
+final class IoctlSpec {
     let name: String
     let nr: Int
     let minSize: Int
     /// sizeof(struct) on LP64: what copy_struct_from_user copies at most.
     let size: Int
     let handler: Handler
+    init(name: String, nr: Int, minSize: Int, size: Int, handler: Handler) {
+        self.name = name; self.nr = nr; self.minSize = minSize; self.size = size; self.handler = handler
+    }
 }
 
 /// The handler of one iommufd ioctl with the fields and constants it reads,

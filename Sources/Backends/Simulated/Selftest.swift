@@ -39,7 +39,9 @@ enum MockFlags {
     static let all: UInt32 = noDirty | pasid
 }
 
-struct TestCmdFields {
+/// A class: the handler table hands it out on every selftest ioctl, and its many dotted field names would
+/// each be retained in a copy of a struct.
+final class TestCmdFields {
     let op, id, devFlags, outStdevId, outHwptId, outIdevId: FieldHandle
     let mockDomain, mockDomainFlags: UInt64
     let access: AccessFields
