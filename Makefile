@@ -143,7 +143,7 @@ kselftest:
 # (out/kselftest/). Fails on a difference without a reason.
 # KSELFTEST_DIFF_ARGS=--sim-only reuses the last live.ktap (no VM).
 kselftest-diff: deps build kernel
-	BIN=$(BIN) scripts/kselftest-diff.sh $(KSELFTEST_DIFF_ARGS)
+	BIN=$(BIN) SIM_TIMEOUT=$${SIM_TIMEOUT:-300} scripts/kselftest-diff.sh $(KSELFTEST_DIFF_ARGS)
 
 # The coverage lane: 7.2 with gcov on iommufd/vfio, one boot running the
 # catalogue live and then the selftests, a report of lines, branches and

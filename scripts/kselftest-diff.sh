@@ -34,7 +34,8 @@ broke() { echo "kselftest-diff: the VM run broke: $*" >&2; exit 1; }
 say() { echo "kselftest-diff: $*" >&2; }
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
-time_runs=0 sim_only=0 live_ktap="" kst=${KSELFTEST_DIR:-} out=out/kselftest json="" py_args=() hugepages=${SIM_HUGEPAGES:-160}
+time_runs=0 sim_only=0 live_ktap="" kst=${KSELFTEST_DIR:-} out=out/kselftest json="" py_args=()
+hugepages=${SIM_HUGEPAGES:-160}
 while [ $# -gt 0 ]; do
 	case $1 in
 		--sim-only) sim_only=1; shift ;;

@@ -8,7 +8,8 @@ struct SimExecCLI {
     @Test func badArgumentsAreOneLine() throws {
         expectBadInput(try Tool.run(["sim-exec"]), "sim-exec needs a program")
         expectBadInput(try Tool.run(["sim-exec", "--"]), "sim-exec needs a program")
-        expectBadInput(try Tool.run(["sim-exec", "--profile", "linux-9.9", "--", "true"]), "unknown profile 'linux-9.9'")
+        expectBadInput(try Tool.run(["sim-exec", "--profile", "linux-9.9", "--", "true"]),
+                       "unknown profile 'linux-9.9'")
         expectBadInput(try Tool.run(["sim-exec", "--", "/nonexistent/prog"]), "no such program")
         let dir = try Tool.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

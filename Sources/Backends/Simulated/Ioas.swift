@@ -239,11 +239,14 @@ extension SimulatedKernel {
                                          readable: flags & f.bits.readable != 0, writable: w, pagesWritable: w,
                                          addr: addr, unpinnable: unpinnable, userMapped: userMapped,
                                          pages: newPages(),
-                                         fileKey: f.file.flatMap { host?.fileKey(of: Int32(truncatingIfNeeded: c[$0.fd])) }))
+                                         fileKey: f.file.flatMap { mappedFileKey(c[$0.fd]) }))
             c[f.iova] = at
             return .ok()
         }
     }
+
+    /// Which host file IOAS_MAP_FILE's `fd` is (under the preload; nil otherwise).
+    func mappedFileKey(_ fd: UInt64) -> FileKey? { host?.fileKey(of: Int32(truncatingIfNeeded: fd)) }
 
     /// A fresh iopt_pages id for a new map.
     func newPages() -> UInt64 {

@@ -104,7 +104,8 @@ extension SimulatedKernel {
         let inData = UInt32(StructCodec.load(data, 0, 4)), length = 2 * PAGE
         let offset = allocMmap(ctx, owner: o.id, length: length,
                                contents: StructCodec.le32(inData) + [UInt8](repeating: 0, count: Int(length) - 4))
-        let out = StructCodec.le32(inData) + StructCodec.le32(inData) + StructCodec.le64(offset) + StructCodec.le64(length)
+        let out = StructCodec.le32(inData) + StructCodec.le32(inData)
+            + StructCodec.le64(offset) + StructCodec.le64(length)
         return mem.write(uptr, Array(out.prefix(data.count))) ? nil : .EFAULT
     }
 
