@@ -59,16 +59,10 @@ final class Session: HostFiles {
         return fd
     }
 
-    func size(ofRealFile fd: Int32) -> UInt64? {
+    func realFile(_ fd: Int32) -> (size: UInt64, key: FileKey)? {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return nil }
-        return UInt64(max(st.st_size, 0))
-    }
-
-    func fileKey(of fd: Int32) -> FileKey? {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
-        return FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        return (UInt64(max(st.st_size, 0)), FileKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)))
     }
 
     /// /proc/self/maps as of the last mmap or munmap the interposer saw.

@@ -6,10 +6,9 @@ import Cases
 package protocol HostFiles: AnyObject {
     /// A real descriptor standing for a new simulated file; nil when the process has none left (EMFILE).
     func reserve(cloexec: Bool) -> Int32?
-    /// The byte size of `fd`, a real descriptor the simulator did not hand out; nil if it is not open.
-    func size(ofRealFile fd: Int32) -> UInt64?
-    /// Which file `fd` is (its device and inode); nil if it is not open.
-    func fileKey(of fd: Int32) -> FileKey?
+    /// The byte size of `fd`, a real descriptor the simulator did not hand out, and which file it is (its device
+    /// and inode); nil if it is not open.
+    func realFile(_ fd: Int32) -> (size: UInt64, key: FileKey)?
     /// The process's mappings now (/proc/self/maps), for which pages back a user address.
     func userMappings() -> [UserMapping]
 }
@@ -54,11 +53,7 @@ extension SimulatedKernel {
     package func isSimulated(_ fd: Int32) -> Bool { files[fd] != nil }
 
     /// Whether another descriptor still refers to the open file `f` (dup): its release waits for the last close.
-    func sharedElsewhere(_ f: OpenFile) -> Bool {
-        var n = 0
-        for g in files.values where g.sameFile(f) { n += 1 }
-        return n > 0
-    }
+    func sharedElsewhere(_ f: OpenFile) -> Bool { files.values.contains { $0.sameFile(f) } }
 
     /// The descriptors whose queue has something to read (poll readiness).
     package var readableDescriptors: [Int32] {
@@ -69,10 +64,10 @@ extension SimulatedKernel {
     }
 
     /// IOAS_MAP_FILE's view of a descriptor this kernel did not hand out: under the preload a real file of its
-    /// size, else fds 0-2 as files of 1 GiB (documentedChoices["map_file.fds"]); nil for EBADF.
-    func foreignFileSize(_ fd: Int32) -> UInt64? {
-        if let host { return host.size(ofRealFile: fd) }
-        return fd >= 0 && fd <= 2 ? SimulatedKernel.mapFileSize : nil
+    /// size, known by its key, else fds 0-2 as files of 1 GiB (documentedChoices["map_file.fds"]); nil for EBADF.
+    func foreignFile(_ fd: Int32) -> (size: UInt64, key: FileKey?)? {
+        if let host { return host.realFile(fd).map { ($0.size, $0.key) } }
+        return fd >= 0 && fd <= 2 ? (SimulatedKernel.mapFileSize, nil) : nil
     }
 }
 
@@ -87,7 +82,7 @@ extension SimulatedKernel {
 
     /// The page `iova` of `ioas` maps: a file's offset, or its user address resolved as above; nil unmapped.
     func identity(ofIova iova: UInt64, in ioas: IoasObject, _ maps: [UserMapping]) -> PageIdentity? {
-        guard let m = ioas.mappings.first(where: { iova >= $0.iova && iova - $0.iova < $0.length }) else { return nil }
+        guard let m = ioas.mapping(at: iova) else { return nil }
         let at = m.addr &+ (iova - m.iova)
         if m.file { return m.fileKey.map { .file($0, at) } }
         return identity(ofUser: at, maps)

@@ -107,23 +107,25 @@ enum InvalidateLimits {
 
 /// HWPT ioctls and fault queues (contract §4, 0x89-0x8e).
 extension SimulatedKernel {
-    /// Driver payload copy (`iommu_copy_struct_from_user`): type mismatch or a
-    /// length outside `lengths` → EINVAL; unreadable → EFAULT.
-    func driverPayload(_ mem: UserMemory, type: UInt64, want: UInt64, len: UInt64, uptr: UInt64,
-                       lengths: ClosedRange<UInt64>) -> Errno? {
-        if type != want { return .EINVAL }
-        if !lengths.contains(len) { return .EINVAL }
-        if uptr == 0 || mem.read(uptr, Int(len)) == nil { return .EFAULT }
-        return nil
+    /// Driver payload copy (`iommu_copy_struct_from_user`): a length outside `lengths` → EINVAL, unreadable →
+    /// EFAULT; else the bytes. Its own type check (EINVAL) is never reached: the mock refuses another type
+    /// first (EOPNOTSUPP), so callers check the type.
+    func driverPayload(_ mem: UserMemory, len: UInt64, uptr: UInt64,
+                       lengths: ClosedRange<UInt64>) -> Result<[UInt8], SimErr> {
+        if !lengths.contains(len) { return .failure(SimErr(.EINVAL)) }
+        guard uptr != 0, let bytes = mem.read(uptr, Int(len)) else { return .failure(SimErr(.EFAULT)) }
+        return .success(bytes)
     }
 
     /// struct iommu_hwpt_selftest for a paging HWPT: its pagetable_type, true for MOCK_IOMMUPT_HUGE.
     func mockPagetable(_ f: HwptAllocFields, _ mem: UserMemory, type: UInt64, len: UInt64,
                        uptr: UInt64) -> Result<Bool, SimErr> {
         guard let kinds = f.iommupt, type == f.dataSelftest else { return .failure(SimErr(.EOPNOTSUPP)) }
-        if let e = driverPayload(mem, type: type, want: f.dataSelftest, len: len, uptr: uptr,
-                                 lengths: Selftest.hwptDataLengths) { return .failure(SimErr(e)) }
-        let raw = mem.read(uptr, Int(len)) ?? []
+        let raw: [UInt8]
+        switch driverPayload(mem, len: len, uptr: uptr, lengths: Selftest.hwptDataLengths) {
+        case .failure(let e): return .failure(e)
+        case .success(let b): raw = b
+        }
         let kind = raw.count >= 8 ? StructCodec.load(raw, 4, 4) : 0
         guard kind == kinds.normal || kind == kinds.huge else { return .failure(SimErr(.EOPNOTSUPP)) }
         return .success(kind == kinds.huge)
@@ -176,16 +178,18 @@ extension SimulatedKernel {
             if let paging = pt as? HwptObject, !paging.nestParent { return .fail(.EINVAL) }
             // The mock's domain_alloc_nested takes only its own data type.
             if dt != f.dataSelftest { return .fail(.EOPNOTSUPP) }
-            if let e = driverPayload(mem, type: dt, want: f.dataSelftest, len: dl, uptr: c[f.dataUptr],
-                                     lengths: Selftest.hwptDataLengths) { return .fail(e) }
+            let data: [UInt8]
+            switch driverPayload(mem, len: dl, uptr: c[f.dataUptr], lengths: Selftest.hwptDataLengths) {
+            case .failure(let e): return .fail(e.errno)
+            case .success(let b): data = b
+            }
             guard let q = fault() else { return .fail(.ENOENT) }
             queue = q
             // A nested HWPT maps its parent's IOAS (through a vIOMMU: the vIOMMU's nest parent).
             let ioasId = (pt as? HwptObject)?.ioasId ?? ctx.hwpt(pt.holds.first ?? 0)?.ioasId ?? 0
             o = newObject(ctx) { HwptObject(id: $0, nested: true, ioasId: ioasId) }
             // struct iommu_hwpt_selftest { u32 iotlb; }: every IOTLB entry starts with it.
-            let iotlb = mem.read(c[f.dataUptr], 4).map { UInt32(StructCodec.load($0, 0, 4)) } ?? 0
-            o.iotlb = [UInt32](repeating: iotlb, count: Selftest.iotlbEntries)
+            o.iotlb = [UInt32](repeating: UInt32(StructCodec.load(data, 0, 4)), count: Selftest.iotlbEntries)
             hold(o, pt)
         }
         if let q = queue { hold(o, q) }
@@ -284,21 +288,16 @@ extension SimulatedKernel {
         // An empty array of the right type only validates the type.
         if num == 0 { return out(0, nil) }
         guard let viommu = o as? ViommuObject else {
-            // struct iommu_hwpt_invalidate_selftest: read, nothing to check.
-            // iommu_copy_struct_from_user_array: an entry of exactly its size (8: iotlb_id is its last member).
+            // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }, copied by
+            // iommu_copy_struct_from_user_array: an entry of exactly its size (iotlb_id is its last member).
             if elen != Selftest.hwptInvalidateSize { return out(0, .EINVAL) }
             let h = o as? HwptObject
             for i in 0..<num {
-                let at = uptr &+ UInt64(i) &* UInt64(elen)
-                guard let e = mem.read(at, Int(min(elen, Selftest.hwptInvalidateSize))) else { return out(i, .EFAULT) }
+                guard let e = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(elen)) else { return out(i, .EFAULT) }
                 let flags = StructCodec.load(e, 0, 4), id = Int(StructCodec.load(e, 4, 4))
                 if flags & ~Selftest.invalidateFlagAll != 0 { return out(i, .EOPNOTSUPP) }
                 if id >= Selftest.iotlbEntries { return out(i, .EINVAL) }
-                if flags & Selftest.invalidateFlagAll != 0 {
-                    h?.iotlb = [UInt32](repeating: 0, count: Selftest.iotlbEntries)
-                } else {
-                    h?.iotlb[id] = 0
-                }
+                if let h { Selftest.invalidate(&h.iotlb, id, all: flags & Selftest.invalidateFlagAll != 0) }
             }
             return out(num, nil)
         }
@@ -314,11 +313,7 @@ extension SimulatedKernel {
             if cache > Selftest.cacheIdMax { return out(i, .EINVAL) }
             guard let vd = viommu.virtIds[vdev] else { return out(i, .EINVAL) }
             if let dev = ctx.vdevice(vd).flatMap({ ctx.device($0.deviceId) }) {
-                if flags & Selftest.invalidateFlagAll != 0 {
-                    for j in dev.cache.indices { dev.cache[j] = 0 }
-                } else {
-                    dev.cache[Int(cache)] = 0
-                }
+                Selftest.invalidate(&dev.cache, Int(cache), all: flags & Selftest.invalidateFlagAll != 0)
             }
         }
         return out(num, nil)

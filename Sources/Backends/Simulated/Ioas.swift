@@ -204,23 +204,22 @@ extension SimulatedKernel {
         if flags & f.bits.access == 0 { return .fail(.EINVAL) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         if length == 0 { return .fail(.EINVAL) }  // before the file is looked up (seen on 7.2)
-        var unpinnable = false, tooBig = false
+        var unpinnable = false, tooBig = false, fileKey: FileKey?
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
+            let (end, o) = c[file.start].addingReportingOverflow(length)
             let size: UInt64
             if case .dmabuf(let d)? = files[fd] {
                 // A dma-buf is sized (and a revoked one refused) as it is mapped (iopt_alloc_dmabuf_pages).
-                let (end, o) = c[file.start].addingReportingOverflow(length)
                 if o || end > d.length { return .fail(.EINVAL) }
                 if d.revoked { return .fail(.ENODEV) }
                 size = d.length
             } else if files[fd] != nil {
                 size = SimulatedKernel.mapFileSize
             } else {
-                guard let s = foreignFileSize(fd) else { return .fail(.EBADF) }
-                size = s
+                guard let real = foreignFile(fd) else { return .fail(.EBADF) }
+                (size, fileKey) = real
             }
-            let (end, o) = c[file.start].addingReportingOverflow(length)
             if o { return .fail(.EINVAL) }
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
             tooBig = end > size
@@ -238,15 +237,11 @@ extension SimulatedKernel {
             ioas.mappings.append(Mapping(iova: at, length: length, file: f.file != nil,
                                          readable: flags & f.bits.readable != 0, writable: w, pagesWritable: w,
                                          addr: addr, unpinnable: unpinnable, userMapped: userMapped,
-                                         pages: newPages(),
-                                         fileKey: f.file.flatMap { mappedFileKey(c[$0.fd]) }))
+                                         pages: newPages(), fileKey: fileKey))
             c[f.iova] = at
             return .ok()
         }
     }
-
-    /// Which host file IOAS_MAP_FILE's `fd` is (under the preload; nil otherwise).
-    func mappedFileKey(_ fd: UInt64) -> FileKey? { host?.fileKey(of: Int32(truncatingIfNeeded: fd)) }
 
     /// A fresh iopt_pages id for a new map.
     func newPages() -> UInt64 {
@@ -273,7 +268,7 @@ extension SimulatedKernel {
 
     func unmapAll(_ ctx: IommufdContext, _ ioas: IoasObject) -> UInt64 {
         let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
-        for m in ioas.mappings { unpinAccesses(ctx, ioas, m.iova, m.iova &+ m.length &- 1) }
+        unpinAccesses(ctx, ioas, 0, ULONG_MAX)  // every area goes, so every item on one
         ioas.mappings.removeAll()
         return total
     }

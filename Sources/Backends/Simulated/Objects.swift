@@ -46,6 +46,14 @@ final class IoasObject: SimObject {
     var reserved: [(UInt64, UInt64)] = []
     var hugePages: UInt64 = 1
     init(id: UInt32) { super.init(id: id, kind: .ioas) }
+
+    /// The index of the area holding `iova`, if one does.
+    func mappingIndex(at iova: UInt64) -> Int? {
+        mappings.firstIndex { iova >= $0.iova && iova - $0.iova < $0.length }
+    }
+
+    /// The area holding `iova`, if one does.
+    func mapping(at iova: UInt64) -> Mapping? { mappingIndex(at: iova).map { mappings[$0] } }
 }
 
 /// A paging or a nested HWPT.

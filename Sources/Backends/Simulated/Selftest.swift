@@ -28,6 +28,14 @@ enum Selftest {
     static let devCacheDefault: UInt32 = 0xbaddad
     /// The least SET_TEMP_MEMORY_LIMIT takes: one batch element (sizeof(unsigned long) + sizeof(u32)).
     static let memoryLimitMin: UInt64 = 12
+    /// The mock's invalidation of an IOTLB or a device cache: entry `id`, or all of them.
+    static func invalidate(_ entries: inout [UInt32], _ id: Int, all: Bool) {
+        if all {
+            for i in entries.indices { entries[i] = 0 }
+        } else {
+            entries[id] = 0
+        }
+    }
     /// The mock's hardware queues per vIOMMU.
     static let hwQueues: UInt32 = 2
 }

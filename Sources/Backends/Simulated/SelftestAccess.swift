@@ -133,8 +133,7 @@ extension SimulatedKernel {
 
     /// The user address behind `iova` in `ioas`: nil where no area maps it or a file backs it.
     func userAddress(_ ioas: IoasObject, _ iova: UInt64) -> UInt64? {
-        guard let m = ioas.mappings.first(where: { iova >= $0.iova && iova - $0.iova < $0.length }), !m.file
-        else { return nil }
+        guard let m = ioas.mapping(at: iova), !m.file else { return nil }
         return m.addr &+ (iova - m.iova)
     }
 

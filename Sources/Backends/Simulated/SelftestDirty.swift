@@ -40,7 +40,7 @@ extension SimulatedKernel {
         for i in 0..<bits where map[Int(i / 8)] & (1 << (i % 8)) != 0 {
             count += 1
             let at = iova &+ i &* ps
-            if let ioas, ioas.mappings.contains(where: { at >= $0.iova && at - $0.iova < $0.length }) {
+            if let ioas, ioas.mappingIndex(at: at) != nil {
                 h.dirty.insert(dirtyEntry(ctx, h, at))
             }
         }

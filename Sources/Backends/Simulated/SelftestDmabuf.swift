@@ -31,7 +31,7 @@ extension SimulatedKernel {
         }
         guard op == f.revoke else { return nil }
         let fd = Int32(truncatingIfNeeded: c[f.fd])
-        guard let file = files[fd] else { return .fail(foreignFileSize(fd) == nil ? .EBADF : .EINVAL) }
+        guard let file = files[fd] else { return .fail(foreignFile(fd) == nil ? .EBADF : .EINVAL) }
         guard case .dmabuf(let d) = file else { return .fail(.EINVAL) }  // dma_buf_get of another file
         if !d.selftest { return .fail(.EOPNOTSUPP) }
         d.revoked = c[f.revoked] != 0

@@ -49,9 +49,7 @@ extension SimulatedKernel {
     /// iommufd_device_replace of the mock behind selftest object `stdev`.
     func mockReplace(_ ctx: IommufdContext, stdev: UInt32, pt ptField: FieldHandle,
                      _ c: inout Cmd) -> HandlerResult {
-        guard let st = ctx.objects[stdev], st.kind == .selftest, let dev = ctx.device(st.holds.first ?? 0) else {
-            return .fail(.ENOENT)
-        }
+        guard let dev = selftestDevice(ctx, stdev) else { return .fail(.ENOENT) }
         guard let pt = ctx.objects[c.u32(ptField)] else { return .fail(.ENOENT) }
         let dirty = dev.mockFlags & MockFlags.noDirty == 0
         if let h = pt as? HwptObject, dev.attachedHwpt != h.id, let e = baseAttachAllowed(ctx, dev, h) {
@@ -61,6 +59,12 @@ extension SimulatedKernel {
         if dev.attachedHwpt != hwpt.id { attach(ctx, dev, hwpt) }
         c[ptField] = UInt64(hwpt.id)
         return .ok()
+    }
+
+    /// The mock device a selftest object (`stdev`, MOCK_DOMAIN's out_stdev_id) owns.
+    func selftestDevice(_ ctx: IommufdContext, _ stdev: UInt32) -> DeviceObject? {
+        guard let st = ctx.objects[stdev], st.kind == .selftest else { return nil }
+        return ctx.device(st.holds.first ?? 0)
     }
 
     /// The mock reports a vEVENT for its vDEVICE when it is attached to a

@@ -25,9 +25,7 @@ extension SimulatedKernel {
     func mockPasidOp(_ f: MockPasidFields, op: UInt64, stdev: UInt32, _ ctx: IommufdContext,
                      _ c: inout Cmd) -> HandlerResult? {
         guard [f.attach, f.replace, f.detach, f.check].contains(op) else { return nil }
-        guard let st = ctx.objects[stdev], st.kind == .selftest, let dev = ctx.device(st.holds.first ?? 0) else {
-            return .fail(.ENOENT)
-        }
+        guard let dev = selftestDevice(ctx, stdev) else { return .fail(.ENOENT) }
         switch op {
         case f.detach:
             pasidDetach(ctx, dev, c.u32(f.detachPasid))

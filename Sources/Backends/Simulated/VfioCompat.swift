@@ -172,7 +172,7 @@ extension SimulatedKernel {
 
     /// Split the area holding `at` so that `at` is its last byte (iopt_area_split); nothing there, nothing to do.
     func cut(_ ioas: IoasObject, after at: UInt64) {
-        guard let i = ioas.mappings.firstIndex(where: { at >= $0.iova && at - $0.iova < $0.length }) else { return }
+        guard let i = ioas.mappingIndex(at: at) else { return }
         var head = ioas.mappings[i], tail = head
         head.length = at - head.iova + 1
         if head.length == tail.length { return }

@@ -73,9 +73,11 @@ extension SimulatedKernel {
         var data: [UInt8]?
         if dl != 0 {
             // iommu_copy_struct_from_user: the length (offsetofend out_data ... sizeof) before the copy.
-            if dl < Selftest.viommuDataMin || dl > Selftest.viommuDataMax { return .fail(.EINVAL) }
-            guard let d = mem.read(c[f.dataUptr], Int(dl)) else { return .fail(.EFAULT) }
-            data = d
+            switch driverPayload(mem, len: dl, uptr: c[f.dataUptr],
+                                 lengths: Selftest.viommuDataMin...Selftest.viommuDataMax) {
+            case .failure(let e): return .fail(e.errno)
+            case .success(let d): data = d
+            }
         }
         // documentedChoices["kvm.source"]: the device node's KVM, or (v2) the fd's.
         var kvm = dev.pci?.hasKVM ?? false
