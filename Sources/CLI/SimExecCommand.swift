@@ -21,6 +21,8 @@ struct SimExecCommand: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
+        // Passthrough capture takes --help too; before `--` it is still a request for this help.
+        if let first = command.first, first == "--help" || first == "-h" { throw CleanExit.helpRequest(self) }
         let (_, p) = try fixtureOptions.load(profile.name)
         _ = try SimulatedKernel(profile: p)  // a profile the simulator cannot serve fails here, not in the child
         let argv = command.first == "--" ? Array(command.dropFirst()) : command

@@ -19,6 +19,12 @@ struct SimExecCLI {
         expectBadInput(try Tool.run(["sim-exec", "--", text]), "is not executable")
     }
 
+    @Test func helpIsHelpNotAProgram() throws {
+        let r = try Tool.run(["sim-exec", "--help"])
+        #expect(r.status == 0 && r.stdout.contains("USAGE: uapi-conform sim-exec"), "\(r.stdout)\(r.stderr)")
+        #expect(try Tool.run(["sim-exec", "--", "sh", "-c", "exit 3", "--help"]).status == 3)
+    }
+
     @Test func exitStatusIsTheProgramsOwn() throws {
         #expect(try Tool.run(["sim-exec", "--", "sh", "-c", "exit 7"]).status == 7)
         #expect(try Tool.run(["sim-exec", "--", "true"]).status == 0)
