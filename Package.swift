@@ -11,16 +11,19 @@ let package = Package(
         .executable(name: "uapi-conform", targets: ["CLI"]),
         // LD_PRELOAD library of `uapi-conform sim-exec`: the simulated kernel as /dev/iommu in any program.
         .library(name: "uapi-sim", type: .dynamic, targets: ["Preload"]),
+        // The fuzzer's reference executor: only this runs in the guest (`vm -- fuzz`); C, as TCG is slow.
+        .executable(name: "uapi-fuzz-exec", targets: ["uapi-fuzz-exec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile", "preload"],
+        .target(name: "CShims", path: "CShims", exclude: ["tests", "Makefile", "preload", "fuzz-exec"],
                 sources: ["uc_syscall.c", "uc_process.c"], publicHeadersPath: "include"),
         // The preload interposer (open/ioctl/read/... of libuapi-sim.so); only the dynamic library links it.
         .target(name: "CPreload", path: "CShims/preload", publicHeadersPath: "include",
                 linkerSettings: [.linkedLibrary("dl")]),
+        .executableTarget(name: "uapi-fuzz-exec", path: "CShims/fuzz-exec", publicHeadersPath: "include"),
         .target(name: "Preload", dependencies: ["CPreload", "Cases", "Layout", "SimulatedBackend"],
                 path: "Sources/Preload"),
         .target(name: "Layout", dependencies: ["CShims"], path: "Sources/Layout"),

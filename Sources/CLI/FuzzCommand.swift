@@ -50,6 +50,11 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Longest sequence, past the first 8 calls.")
     var maxLength: Int = 40
 
+    @Option(name: .long, help: ArgumentHelp(
+        "sim+live: the kernel is the one an uapi-fuzz-exec serving DIR runs on (`vm -- fuzz` starts one in "
+            + "the guest, so only the ioctls run under TCG).", valueName: "DIR"))
+    var executor: String?
+
     @OptionGroup var fixtureOptions: FixturesOption
 
     func validate() throws {
@@ -60,6 +65,8 @@ struct FuzzCommand: ParsableCommand {
         if !(0...1000).contains(maxLength) { throw InputError("--max-length must be 0 to 1000") }
         _ = try seedValue()
         _ = try mutation()
+        if executor != nil && backend != .simLive { throw InputError("--executor needs --backend sim+live") }
+        if executor != nil && vfio { throw InputError("--executor does not open vfio0 (its reset is the guest's)") }
     }
 
     func seedValue() throws -> UInt64 {
@@ -71,32 +78,26 @@ struct FuzzCommand: ParsableCommand {
 
     func mutation() throws -> Set<SimMutation> { try SimMutation.parse(simMutation) }
 
-    func run() throws {
+    func run() throws { try execute(alive: { true }, helloTimeout: 30) }
+
+    /// The run; `alive` says whether an --executor's host (the VM) still runs, `helloTimeout` how long
+    /// the executor may take to come up.
+    func execute(alive: @escaping () -> Bool, helloTimeout: Double) throws {
         let (_, p) = try fixtureOptions.load(profile.name)
         let seed = try seedValue()
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw InputError("cannot create \(out): \(error.localizedDescription)")
         }
         let subject = FuzzSide(backend: try SimulatedKernel(profile: p, mutations: try mutation()), label: "sim")
-        var mock = true
-        var reference: FuzzSide?
-        switch backend {
-        case .sim: break
-        case .simSim: reference = FuzzSide(backend: try SimulatedKernel(profile: p), label: "reference sim")
-        case .simLive:
-            let probe = KernelProbe.run(profiles: [p])
-            guard probe.iommuNode, probe.openError == nil else { throw InputError("fuzz: \(probe.summaryLine)") }
-            mock = probe.mockAvailable
-            reference = FuzzSide(backend: LiveBackend(probe: probe, allowDevices: vfio), label: "kernel")
-        }
-        let vocabulary = try Vocabulary(profile: p, mock: mock, vfio: vfio)
+        var limits = FuzzLimits(calls: calls, seconds: seconds)
+        limits.sequenceLength = maxLength
+        let (vocabulary, reference, remote) = try references(p, alive: alive, hello: helloTimeout, limits: &limits)
+        defer { remote?.quit(vocabulary) }
         let engine = FuzzEngine(vocabulary, profile: p.name, subject: subject, reference: reference)
         print("fuzz: --backend \(backend.rawValue) --profile \(p.name) --seed \(seed)"
               + (simMutation.map { " --sim-mutation \($0)" } ?? ""))
-        var limits = FuzzLimits(calls: calls, seconds: seconds)
-        limits.sequenceLength = maxLength
         var findings: [FuzzFinding] = []
-        let stats = engine.run(seed: seed, limits: limits) { f in
+        let stats = try engine.run(seed: seed, limits: limits) { f in
             findings.append(f)
             print("finding \(findings.count): sequence \(f.sequence), \(f.disagreement) "
                   + "(\(f.originalLength) calls minimised to \(f.calls.count))")
@@ -108,6 +109,30 @@ struct FuzzCommand: ParsableCommand {
             print("replay: uapi-conform run --backend \(backend == .sim ? "sim" : "sim+live") --profile \(p.name) "
                   + "--cases \(out)/findings.json")
             throw ExitCode(1)
+        }
+    }
+
+    /// The vocabulary and what the simulator is judged against: nothing, a second simulator, this
+    /// kernel, or the executor's kernel (probed for the selftest mock first; batched).
+    func references(_ p: Profile, alive: @escaping () -> Bool, hello: Double, limits: inout FuzzLimits) throws
+        -> (Vocabulary, FuzzReference?, RemoteReference?) {
+        switch backend {
+        case .sim: return (try Vocabulary(profile: p, vfio: vfio), nil, nil)
+        case .simSim:
+            let ref = FuzzSide(backend: try SimulatedKernel(profile: p), label: "reference sim")
+            return (try Vocabulary(profile: p, vfio: vfio), LocalReference(ref), nil)
+        case .simLive:
+            if let executor {
+                let remote = try RemoteReference(directory: executor, helloTimeout: hello, alive: alive)
+                let full = try Vocabulary(profile: p, mock: true)
+                let mock = try remote.hasMock(full)
+                limits.batchCalls = 20_000
+                return (mock ? full : try Vocabulary(profile: p, mock: false), remote, remote)
+            }
+            let probe = KernelProbe.run(profiles: [p])
+            guard probe.iommuNode, probe.openError == nil else { throw InputError("fuzz: \(probe.summaryLine)") }
+            let ref = FuzzSide(backend: LiveBackend(probe: probe, allowDevices: vfio), label: "kernel")
+            return (try Vocabulary(profile: p, mock: probe.mockAvailable, vfio: vfio), LocalReference(ref), nil)
         }
     }
 

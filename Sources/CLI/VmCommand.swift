@@ -66,7 +66,13 @@ struct VmCommand: ParsableCommand {
             return
         }
         let plan = try VmPlan(self)
+        let split = try VmFuzz(plan)
         let image = try plan.kernelImage()
+        if let split {
+            let status = try split.run(plan, image: image)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let status = try plan.boot(image)
         if let text = try? String(contentsOfFile: plan.outDir + "/stdout", encoding: .utf8) {
             print(text, terminator: "")
@@ -166,10 +172,10 @@ struct VmPlan {
         return out
     }
 
-    func boot(_ image: String) throws -> Int32 {
+    func boot(_ image: String, guest: [String]? = nil) throws -> Int32 {
         let args = [scripts + "/run-vm.sh", "--timeout", String(command.timeout), "--vfio-edu", "--kernel", image,
                     "--out", outDir, "--cwd", root] + (command.append.map { ["--append", $0] } ?? []) + ["--"]
-            + guestCommand()
+            + (guest ?? guestCommand())
         let r = try ChildProcess.run(args, limits: .init(timeout: Double(command.timeout) + 60), captureStdout: false,
                                      captureStderr: false)
         return r.timedOut ? 124 : r.status

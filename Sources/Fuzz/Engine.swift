@@ -9,6 +9,8 @@ package struct FuzzLimits: Sendable {
     package var sequenceLength = 40
     /// Stop once this many distinct findings are in.
     package var maxFindings = 10
+    /// Calls per batch sent to the reference (one round trip each); a reference in a guest wants many.
+    package var batchCalls = 1
     package init(calls: Int? = nil, seconds: Double? = nil) { self.calls = calls; self.seconds = seconds }
 }
 
@@ -22,16 +24,16 @@ package struct FuzzStats: Sendable {
 }
 
 /// The differential fuzzer: sequences generated from one seed, run on the
-/// simulator and the reference in lockstep; each disagreement minimised
-/// into a finding.
+/// simulator, judged against the reference's run of the same steps; each
+/// disagreement minimised into a finding.
 package final class FuzzEngine {
     package let vocabulary: Vocabulary
     package let profile: String
     let generator: Generator
     package let subject: FuzzSide
-    package let reference: FuzzSide?
+    package let reference: FuzzReference?
 
-    package init(_ vocabulary: Vocabulary, profile: String, subject: FuzzSide, reference: FuzzSide?) {
+    package init(_ vocabulary: Vocabulary, profile: String, subject: FuzzSide, reference: FuzzReference?) {
         self.vocabulary = vocabulary
         self.profile = profile
         generator = Generator(vocabulary)
@@ -39,70 +41,53 @@ package final class FuzzEngine {
         self.reference = reference
     }
 
-    func lockstep() -> Lockstep { Lockstep(vocabulary, subject: subject, reference: reference) }
+    /// A reference in this process (a second simulator, or this kernel through the live backend).
+    package convenience init(_ vocabulary: Vocabulary, profile: String, subject: FuzzSide, reference: FuzzSide?) {
+        self.init(vocabulary, profile: profile, subject: subject, reference: reference.map(LocalReference.init))
+    }
 
-    /// Sequence `index` of `seed`, generated call by call against the state both sides agreed on.
-    func sequence(seed: UInt64, index: Int, maxLength: Int) -> (FuzzSequence, Disagreement?, Lockstep) {
+    func lockstep() -> Lockstep { Lockstep(vocabulary, subject: subject, hasReference: reference != nil) }
+
+    /// Sequence `index` of `seed`, generated call by call on the simulator's state.
+    func sequence(seed: UInt64, index: Int, maxLength: Int) -> (FuzzSequence, Lockstep) {
         var rng = FuzzRandom(seed: FuzzRandom.sequenceSeed(seed, index))
         let length = 8 + rng.below(maxLength + 1)
         let run = lockstep()
         var seq = FuzzSequence(seed: seed, index: index, opensVfio: vocabulary.vfio, calls: [])
-        if let d = run.open(vfio: seq.opensVfio) {
-            run.abandon()
-            return (seq, d, run)
-        }
+        guard run.open(vfio: seq.opensVfio) else { return (seq, run) }
         for i in 0..<length {
             let call = generator.call(serial: i, state: run.state, rng: &rng)
             seq.calls.append(call)
-            if let d = run.step(call, index: i) {
-                run.abandon()
-                return (seq, d, run)
-            }
+            guard run.step(call, index: i) else { return (seq, run) }
         }
-        return (seq, run.finish(index: length - 1), run)
+        run.finish(index: length - 1)
+        return (seq, run)
     }
 
-    /// The calls sequence `index` of `seed` makes (run, as they depend on what the backends answer).
+    /// The calls sequence `index` of `seed` makes (run, as they depend on what the simulator answers).
     package func generated(seed: UInt64, index: Int, maxLength: Int = 40) -> FuzzSequence {
         sequence(seed: seed, index: index, maxLength: maxLength).0
     }
 
-    /// Runs fixed calls (a shortened sequence, a finding) the same way.
-    func replay(_ seq: FuzzSequence) -> (Disagreement?, Lockstep) {
+    /// Runs fixed calls (a shortened sequence, a finding) the same way, and judges them.
+    func replay(_ seq: FuzzSequence) throws -> (Disagreement?, Lockstep) {
         let run = lockstep()
-        if let d = run.open(vfio: seq.opensVfio) {
-            run.abandon()
-            return (d, run)
+        if run.open(vfio: seq.opensVfio) {
+            for (i, call) in seq.calls.enumerated() where run.step(call, index: i) == false { break }
+            run.finish(index: seq.calls.count - 1)
         }
-        for (i, call) in seq.calls.enumerated() {
-            if let d = run.step(call, index: i) {
-                run.abandon()
-                return (d, run)
-            }
-        }
-        return (run.finish(index: seq.calls.count - 1), run)
+        guard let reference else { return (run.alone(), run) }
+        let ticket = try reference.submit([run.script], vocabulary: vocabulary)
+        return (verdicts([run], try reference.collect(ticket)).first ?? nil, run)
     }
 
-    /// Fuzzes until a limit; `found` gets each new finding, minimised.
-    package func run(seed: UInt64, limits: FuzzLimits, found: (FuzzFinding) -> Void) -> FuzzStats {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let maxCalls = limits.calls ?? (limits.seconds == nil ? 10_000 : Int.max)
-        var stats = FuzzStats()
-        var signatures: Set<String> = []
-        var index = 0
-        while stats.calls < maxCalls && signatures.count < limits.maxFindings {
-            if let s = limits.seconds, (clock.now - start) >= .milliseconds(Int64(s * 1000)) { break }
-            let (seq, d, run) = sequence(seed: seed, index: index, maxLength: limits.sequenceLength)
-            stats.calls += run.outcomes.count
-            stats.probes += run.probes
-            stats.sequences += 1
-            index += 1
-            guard let d, signatures.insert(FuzzFinding.signature(d)).inserted else { continue }
-            found(Minimiser(engine: self).finding(seq, d))
+    func verdicts(_ runs: [Lockstep], _ reports: [ReferenceReport]) -> [Disagreement?] {
+        guard let reference else { return runs.map { $0.alone() } }
+        return runs.indices.map { i in
+            guard i < reports.count else {
+                return Disagreement(index: -1, kind: .invariant, detail: "\(reference.label) sent no report")
+            }
+            return runs[i].judge(reports[i], label: reference.label)
         }
-        let elapsed = clock.now - start
-        stats.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return stats
     }
 }

@@ -8,24 +8,24 @@ struct Minimiser {
     /// Replays are bounded so a slow reference cannot stall the run.
     var budget = 2_000
 
-    func finding(_ seq: FuzzSequence, _ d: Disagreement) -> FuzzFinding {
+    func finding(_ seq: FuzzSequence, _ d: Disagreement) throws -> FuzzFinding {
         let original = seq.calls.count
-        let (small, last) = minimise(seq, d)
-        let (_, run) = engine.replay(small)
+        let (small, last) = try minimise(seq, d)
+        let (_, run) = try engine.replay(small)
         let writer = CaseWriter(vocabulary: engine.vocabulary, profile: engine.profile)
         let json = writer.caseJSON(small, run: run, last, originalLength: original)
         return FuzzFinding(seed: seq.seed, sequence: seq.index, calls: small.calls, disagreement: last,
                        originalLength: original, caseJSON: json)
     }
 
-    func minimise(_ seq: FuzzSequence, _ d: Disagreement) -> (FuzzSequence, Disagreement) {
+    func minimise(_ seq: FuzzSequence, _ d: Disagreement) throws -> (FuzzSequence, Disagreement) {
         var best = truncated(seq, d)
         var current = d
         var left = budget
-        func attempt(_ t: FuzzSequence) -> Bool {
+        func attempt(_ t: FuzzSequence) throws -> Bool {
             guard left > 0, !t.calls.isEmpty else { return false }
             left -= 1
-            guard let e = engine.replay(t).0, e.index >= 0 else { return false }
+            guard let e = try engine.replay(t).0, e.index >= 0 else { return false }
             best = truncated(t, e)
             current = e
             return true
@@ -34,14 +34,14 @@ struct Minimiser {
         while i >= 0 {
             var t = best
             t.calls.remove(at: i)
-            _ = attempt(t)
+            _ = try attempt(t)
             i = min(i - 1, best.calls.count - 2)
         }
         for c in best.calls.indices.reversed() where c < best.calls.count {
             for f in engine.vocabulary.ops[best.calls[c].op].fields.indices where c < best.calls.count {
-                if let t = zeroed(best, call: c, field: f) { _ = attempt(t) }
+                if let t = zeroed(best, call: c, field: f) { _ = try attempt(t) }
             }
-            if c < best.calls.count, let t = untailed(best, call: c) { _ = attempt(t) }
+            if c < best.calls.count, let t = untailed(best, call: c) { _ = try attempt(t) }
         }
         return (best, current)
     }

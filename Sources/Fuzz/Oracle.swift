@@ -55,7 +55,11 @@ struct Oracle {
     func differingFields(_ a: SideOutcome, _ b: SideOutcome) -> [Int] {
         guard let ab = a.back, let bb = b.back, ab != bb else { return [] }
         var out: [Int] = []
+        // A union member's output descriptor (create_access.out_access_fd) lies under another field's name.
+        let which = CompiledCall.load(ab, at: 4, width: 4)
+        let unionFds = op.unionFds.filter { $0.op == which }.map(\.offset)
         for (i, f) in op.fields.enumerated() where f.kind != .outputFd {
+            guard !unionFds.contains(where: { $0 < f.offset + f.size && f.offset < $0 + 4 }) else { continue }
             let end = min(f.offset + f.size, ab.count, bb.count)
             guard f.offset < end else { continue }
             let r = f.offset..<end

@@ -50,6 +50,15 @@ struct TableProbe {
     }
 }
 
+extension TableProbe {
+    /// Where one snapshot ends before the other (the reference had no iommufd): the first id only one has.
+    static func shorter(_ a: [Int32], _ b: [Int32]) -> (id: UInt32, a: Int32, b: Int32)? {
+        guard a.count != b.count else { return nil }
+        let i = min(a.count, b.count)
+        return (UInt32(i + 1), i < a.count ? a[i] : Errno.EBADF.rawValue, i < b.count ? b[i] : Errno.EBADF.rawValue)
+    }
+}
+
 extension Int32 {
     /// A probe result as reports print it.
     var probeText: String { self == 0 ? "OK" : Errno(rawValue: self).name }

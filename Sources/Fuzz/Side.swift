@@ -17,7 +17,7 @@ package final class FuzzSide {
 }
 
 /// What one call did on one backend.
-struct SideOutcome {
+package struct SideOutcome {
     var result: SyscallResult
     /// The struct as sent (symbols resolved) and as the kernel left it.
     var sent: [UInt8]?

@@ -9,7 +9,7 @@ import SimulatedBackend
 /// child keeps its copy, as it keeps its descriptors. Every entry point runs under the interposer's lock.
 final class Session: HostFiles {
     let kernel: SimulatedKernel
-    let own = OwnMemory()
+    lazy var own = OwnMemory(session: self)
     lazy var memory = UserMemory(space: own)
     /// Descriptors whose eventfd is signalled readable.
     var signalled: Set<Int32> = []
@@ -86,7 +86,16 @@ final class Session: HostFiles {
 
 /// This process's memory, through the interposer's process_vm_readv/writev.
 final class OwnMemory: AddressSpace {
-    func mapped(_ addr: UInt64, _ count: UInt64) -> Bool { uc_mem_mapped(addr, count) != 0 }
+    unowned let session: Session
+    init(session: Session) { self.session = session }
+
+    /// Mapped, and readable: the kernel cannot pin a PROT_NONE page (a guard page) either.
+    func mapped(_ addr: UInt64, _ count: UInt64) -> Bool {
+        guard uc_mem_mapped(addr, count) != 0 else { return false }
+        guard count > 0 else { return true }
+        let end = addr &+ count
+        return !session.userMappings().contains { $0.start < end && addr < $0.end && !$0.readable }
+    }
 
     func readPrefix(_ addr: UInt64, _ count: Int) -> [UInt8] {
         guard count > 0 else { return [] }
@@ -144,13 +153,14 @@ enum ProcMaps {
         /// One line's mapping; the scanner stays on that line.
         mutating func line() -> UserMapping? {
             guard let start = number(), let end = number() else { return nil }
+            let readable = i < bytes.count && bytes[i] == 114  // "r"
             skipField()
             guard let offset = number(), let major = number(), let minor = number(), let ino = number(10) else {
                 return nil
             }
             i -= 1  // the byte after the inode may end the line
             let key = ino == 0 ? nil : FileKey(dev: makedev(major, minor), ino: ino)
-            return UserMapping(start: start, end: end, offset: offset, file: key)
+            return UserMapping(start: start, end: end, offset: offset, file: key, readable: readable)
         }
     }
 

@@ -21,14 +21,18 @@ struct FuzzCLI {
                                   "--seed", "1", "--out", dir])
         #expect(found.status == 1, "\(found.stdout)\(found.stderr)")
         #expect(found.stdout.hasPrefix("fuzz: --backend sim+sim --profile linux-7.2 --seed 1"))
-        let cases = dir + "/findings.json"
-        let mutant = try Tool.run(["run", "--backend", "sim", "--profile", "linux-7.2",
-                                   "--sim-mutation", "skipTailCheck", "--cases", cases])
-        #expect(mutant.status == 1, "\(mutant.stdout)")
-        let original = try Tool.run(["run", "--backend", "sim", "--profile", "linux-7.2", "--cases", cases])
-        #expect(original.status == 0, "\(original.stdout)")
+        try expectReplays(dir + "/findings.json", mutation: "skipTailCheck")
         let clean = try Tool.run(["fuzz", "--backend", "sim+sim", "--calls", "3000", "--seed", "1", "--out", dir])
         #expect(clean.status == 0, "\(clean.stdout)")
         #expect(clean.stdout.contains(" 0 findings"))
     }
+}
+
+/// The findings' cases fail on the mutated simulator and pass on the original one.
+func expectReplays(_ cases: String, mutation: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let mutant = try Tool.run(["run", "--backend", "sim", "--profile", "linux-7.2", "--sim-mutation", mutation,
+                               "--cases", cases])
+    #expect(mutant.status == 1, "\(mutant.stdout)", sourceLocation: sourceLocation)
+    let original = try Tool.run(["run", "--backend", "sim", "--profile", "linux-7.2", "--cases", cases])
+    #expect(original.status == 0, "\(original.stdout)", sourceLocation: sourceLocation)
 }

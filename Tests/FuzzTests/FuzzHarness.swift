@@ -34,7 +34,7 @@ struct SimPair {
         var limits = FuzzLimits(calls: calls)
         limits.maxFindings = max
         var out: [FuzzFinding] = []
-        let stats = engine.run(seed: seed, limits: limits) { out.append($0) }
+        let stats = try! engine.run(seed: seed, limits: limits) { out.append($0) }
         return (out, stats)
     }
 

@@ -23,8 +23,10 @@ package struct FileKey: Hashable, Sendable {
 package struct UserMapping: Sendable {
     package let start, end, offset: UInt64
     package let file: FileKey?
-    package init(start: UInt64, end: UInt64, offset: UInt64, file: FileKey?) {
-        self.start = start; self.end = end; self.offset = offset; self.file = file
+    /// PROT_NONE pages are mapped but cannot be pinned (or read): EFAULT, as for no mapping.
+    package let readable: Bool
+    package init(start: UInt64, end: UInt64, offset: UInt64, file: FileKey?, readable: Bool = true) {
+        self.start = start; self.end = end; self.offset = offset; self.file = file; self.readable = readable
     }
 }
 

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Cases
+import Layout
+
+/// `vm -- fuzz --backend sim+live ...`: the generator and the simulator run
+/// here, natively; the guest runs only `uapi-fuzz-exec` on the lane kernel,
+/// serving a folder of the shared `--out`. Under TCG that is what makes the
+/// differential fast: the guest executes ioctls, not Swift.
+struct VmFuzz {
+    let fuzz: FuzzCommand
+    let mailbox: String
+    let executor: String
+
+    /// The split run, when the guest command is a sim+live fuzz; bad fuzz arguments are bad input now.
+    init?(_ plan: VmPlan) throws {
+        let args = plan.command.runArguments
+        guard args.first == "fuzz", !args.contains("--executor"),
+              zip(args, args.dropFirst()).contains(where: { $0 == ("--backend", "sim+live") })
+                || args.contains("--backend=sim+live") else { return nil }
+        mailbox = plan.outDir + "/fuzz-exec"
+        executor = (plan.me as NSString).deletingLastPathComponent + "/uapi-fuzz-exec"
+        guard FileManager.default.isExecutableFile(atPath: executor) else {
+            throw InputError("vm -- fuzz: \(executor) is missing (swift build makes it beside uapi-conform)")
+        }
+        do {
+            fuzz = try FuzzCommand.parse(Array(args.dropFirst()) + ["--executor", mailbox])
+        } catch {
+            throw InputError("fuzz: " + FuzzCommand.message(for: error))
+        }
+    }
+
+    /// The guest's command: the executor, which stops after 120 s without a request.
+    var guestCommand: [String] { [executor, mailbox, "120"] }
+
+    /// Boots the guest in the background and fuzzes against it; the VM's status, or the fuzz's error.
+    func run(_ plan: VmPlan, image: String) throws -> Int32 {
+        try? FileManager.default.removeItem(atPath: mailbox)
+        do { try FileManager.default.createDirectory(atPath: mailbox, withIntermediateDirectories: true) } catch {
+            throw InputError("cannot create \(mailbox): \(error.localizedDescription)")
+        }
+        let vm = Background { try plan.boot(image, guest: guestCommand) }
+        var failure: Error?
+        do { try fuzz.execute(alive: { !vm.finished }, helloTimeout: Double(plan.command.timeout)) } catch { failure = error }
+        let status = vm.wait()
+        try? FileManager.default.removeItem(atPath: mailbox)
+        if let failure { throw failure }
+        if status != 0 {
+            FileHandle.standardError.write(Data("vm -- fuzz: the guest's executor ended with status \(status)\n".utf8))
+        }
+        return status
+    }
+}
+
+/// A throwing job on its own thread; `wait` gives its status (125 if it threw).
+final class Background: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var status: Int32?
+
+    init(_ job: @escaping @Sendable () throws -> Int32) {
+        let thread = Thread { [self] in
+            let s = (try? job()) ?? 125
+            lock.lock()
+            status = s
+            lock.broadcast()
+            lock.unlock()
+        }
+        thread.start()
+    }
+
+    var finished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return status != nil
+    }
+
+    func wait() -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        while status == nil { lock.wait() }
+        return status ?? 125
+    }
+}
