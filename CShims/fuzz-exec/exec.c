@@ -27,9 +27,7 @@ struct table {
 	uint32_t probe, probe_size, probe_at, probe_width;
 };
 
-struct mapping { void *start; size_t length; };
-
-/* One sequence's descriptors, outputs and buffers. */
+/* One sequence's descriptors and what each successful call left in its struct. */
 struct run {
 	int iommufd, vfio;
 	int fds[UCFX_MAX_SERIAL];
@@ -37,9 +35,14 @@ struct run {
 	uint8_t *outputs[UCFX_MAX_SERIAL];
 	uint32_t output_len[UCFX_MAX_SERIAL];
 	uint32_t serials;
-	struct mapping *maps;
-	unsigned nmaps, capmaps;
 };
+
+/* User buffers, as UserMemory makes them: whole pages at a 2 MiB boundary, then an unmapped page.
+ * Mapping and unmapping them for every call is most of a call's cost under TCG, so a slot is kept
+ * across sequences and handed out again zeroed (nothing pins it once the sequence's iommufd is closed). */
+struct slot { uint8_t *start, *base; size_t length, rw; int used; };
+static struct slot *slots;
+static unsigned nslots, capslots;
 
 static uint8_t arg[UCFX_MAX_LEN] __attribute__((aligned(4096)));
 
@@ -57,31 +60,51 @@ static void store(uint8_t *p, uint32_t at, uint32_t width, uint32_t len, uint64_
 		p[at + i] = (uint8_t)(v >> (8 * i));
 }
 
-/* A buffer as UserMemory makes one: whole pages at a 2 MiB boundary, then an unmapped page. */
-static uint8_t *buffer(struct run *r, uint32_t size)
+static int reserve(struct slot *sl, size_t mapped)
+{
+	size_t length = mapped + PAGE + ALIGN;
+	void *start = mmap(NULL, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (start == MAP_FAILED)
+		return -1;
+	*sl = (struct slot){ start, (uint8_t *)(((uintptr_t)start + ALIGN - 1) / ALIGN * ALIGN), length, 0, 0 };
+	return 0;
+}
+
+/* `size` bytes of zeroed, writable memory with the unmapped page after its last whole page. */
+static uint8_t *buffer(uint32_t size)
 {
 	size_t mapped = size ? (size + PAGE - 1) / PAGE * PAGE : PAGE;
-	size_t length = mapped + PAGE + ALIGN;
-	void *start = mmap(NULL, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (start == MAP_FAILED)
-		return NULL;
-	uint8_t *base = (uint8_t *)(((uintptr_t)start + ALIGN - 1) / ALIGN * ALIGN);
-	if (mprotect(base, mapped, PROT_READ | PROT_WRITE) != 0) {
-		munmap(start, length);
-		return NULL;
-	}
-	if (r->nmaps == r->capmaps) {
-		unsigned cap = r->capmaps ? 2 * r->capmaps : 16;
-		struct mapping *m = realloc(r->maps, cap * sizeof(*m));
-		if (!m) {
-			munmap(start, length);
-			return NULL;
+	struct slot *sl = NULL;
+	for (unsigned i = 0; i < nslots && !sl; i++)
+		if (!slots[i].used && (size_t)(slots[i].start + slots[i].length - slots[i].base) >= mapped + PAGE)
+			sl = &slots[i];
+	if (!sl) {
+		if (nslots == capslots) {
+			unsigned cap = capslots ? 2 * capslots : 32;
+			struct slot *m = realloc(slots, cap * sizeof(*m));
+			if (!m)
+				return NULL;
+			slots = m;
+			capslots = cap;
 		}
-		r->maps = m;
-		r->capmaps = cap;
+		if (reserve(&slots[nslots], mapped) != 0)
+			return NULL;
+		sl = &slots[nslots++];
 	}
-	r->maps[r->nmaps++] = (struct mapping){ start, length };
-	return base;
+	if (sl->rw != mapped) {
+		if (sl->rw > mapped && mprotect(sl->base + mapped, sl->rw - mapped, PROT_NONE) != 0)
+			return NULL;
+		if (sl->rw < mapped && mprotect(sl->base + sl->rw, mapped - sl->rw, PROT_READ | PROT_WRITE) != 0)
+			return NULL;
+		sl->rw = mapped;
+	}
+	/* Fresh pages read as zero: small ones are cleared, large ones given back. */
+	if (mapped <= 16 * PAGE)
+		memset(sl->base, 0, mapped);
+	else
+		madvise(sl->base, mapped, MADV_DONTNEED);
+	sl->used = 1;
+	return sl->base;
 }
 
 static void keep_fd(struct run *r, const uint8_t *back, uint32_t at, uint32_t len)
@@ -113,7 +136,7 @@ static uint64_t resolve(struct ucfx_in *in, struct run *r, uint8_t kind, struct 
 			in->bad = 1;
 			return 0;
 		}
-		*buf = (struct pending){ buffer(r, size), size, bytes, n };
+		*buf = (struct pending){ buffer(size), size, bytes, n };
 		if (!buf->base)
 			return 0;
 		memcpy(buf->base, bytes, n);
@@ -234,9 +257,8 @@ static void closing(struct ucfx_out *out, struct run *r)
 	for (uint32_t i = 0; i < n; i++)
 		for (int k = 0; k < 3; k++)
 			ucfx_u32(out, fails[i][k]);
-	for (unsigned i = 0; i < r->nmaps; i++)
-		munmap(r->maps[i].start, r->maps[i].length);
-	r->nmaps = 0;
+	for (unsigned i = 0; i < nslots; i++)
+		slots[i].used = 0;
 	for (unsigned i = 0; i < r->serials; i++) {
 		free(r->outputs[i]);
 		r->outputs[i] = NULL;

@@ -51,9 +51,10 @@ struct FuzzCommand: ParsableCommand {
     var maxLength: Int = 40
 
     @Option(name: .long, help: ArgumentHelp(
-        "sim+live: the kernel is the one an uapi-fuzz-exec serving DIR runs on (`vm -- fuzz` starts one in "
-            + "the guest, so only the ioctls run under TCG).", valueName: "DIR"))
-    var executor: String?
+        "sim+live: the kernel is the one an uapi-fuzz-exec serving DIR runs on (`vm -- fuzz` starts one per "
+            + "guest vCPU, so only the ioctls run under TCG); repeat for several, which share each batch.",
+        valueName: "DIR"))
+    var executor: [String] = []
 
     @OptionGroup var fixtureOptions: FixturesOption
 
@@ -65,8 +66,8 @@ struct FuzzCommand: ParsableCommand {
         if !(0...1000).contains(maxLength) { throw InputError("--max-length must be 0 to 1000") }
         _ = try seedValue()
         _ = try mutation()
-        if executor != nil && backend != .simLive { throw InputError("--executor needs --backend sim+live") }
-        if executor != nil && vfio { throw InputError("--executor does not open vfio0 (its reset is the guest's)") }
+        if !executor.isEmpty && backend != .simLive { throw InputError("--executor needs --backend sim+live") }
+        if !executor.isEmpty && vfio { throw InputError("--executor does not open vfio0 (its reset is the guest's)") }
     }
 
     func seedValue() throws -> UInt64 {
@@ -91,8 +92,8 @@ struct FuzzCommand: ParsableCommand {
         let subject = FuzzSide(backend: try SimulatedKernel(profile: p, mutations: try mutation()), label: "sim")
         var limits = FuzzLimits(calls: calls, seconds: seconds)
         limits.sequenceLength = maxLength
-        let (vocabulary, reference, remote) = try references(p, alive: alive, hello: helloTimeout, limits: &limits)
-        defer { remote?.quit(vocabulary) }
+        let (vocabulary, reference) = try references(p, alive: alive, hello: helloTimeout, limits: &limits)
+        defer { reference?.finish(vocabulary) }
         let engine = FuzzEngine(vocabulary, profile: p.name, subject: subject, reference: reference)
         print("fuzz: --backend \(backend.rawValue) --profile \(p.name) --seed \(seed)"
               + (simMutation.map { " --sim-mutation \($0)" } ?? ""))
@@ -104,7 +105,8 @@ struct FuzzCommand: ParsableCommand {
         }
         try write(findings)
         print(String(format: "fuzz: %d calls in %.2f s (%.0f calls/s), %d sequences, %d probe ioctls, %d findings",
-                     stats.calls, stats.seconds, stats.callsPerSecond, stats.sequences, stats.probes, findings.count))
+                     stats.calls, stats.seconds, stats.callsPerSecond, stats.sequences, stats.probes, findings.count)
+              + (executor.isEmpty ? "" : String(format: "; %.2f s waiting for the executors", stats.waiting)))
         if !findings.isEmpty {
             print("replay: uapi-conform run --backend \(backend == .sim ? "sim" : "sim+live") --profile \(p.name) "
                   + "--cases \(out)/findings.json")
@@ -115,24 +117,24 @@ struct FuzzCommand: ParsableCommand {
     /// The vocabulary and what the simulator is judged against: nothing, a second simulator, this
     /// kernel, or the executor's kernel (probed for the selftest mock first; batched).
     func references(_ p: Profile, alive: @escaping () -> Bool, hello: Double, limits: inout FuzzLimits) throws
-        -> (Vocabulary, FuzzReference?, RemoteReference?) {
+        -> (Vocabulary, FuzzReference?) {
         switch backend {
-        case .sim: return (try Vocabulary(profile: p, vfio: vfio), nil, nil)
+        case .sim: return (try Vocabulary(profile: p, vfio: vfio), nil)
         case .simSim:
             let ref = FuzzSide(backend: try SimulatedKernel(profile: p), label: "reference sim")
-            return (try Vocabulary(profile: p, vfio: vfio), LocalReference(ref), nil)
+            return (try Vocabulary(profile: p, vfio: vfio), LocalReference(ref))
         case .simLive:
-            if let executor {
-                let remote = try RemoteReference(directory: executor, helloTimeout: hello, alive: alive)
+            guard executor.isEmpty else {
+                let shards = try executor.map { try RemoteReference(directory: $0, helloTimeout: hello, alive: alive) }
                 let full = try Vocabulary(profile: p, mock: true)
-                let mock = try remote.hasMock(full)
+                let mock = try shards[0].hasMock(full)
                 limits.batchCalls = 20_000
-                return (mock ? full : try Vocabulary(profile: p, mock: false), remote, remote)
+                return (mock ? full : try Vocabulary(profile: p, mock: false), ShardedReference(shards))
             }
             let probe = KernelProbe.run(profiles: [p])
             guard probe.iommuNode, probe.openError == nil else { throw InputError("fuzz: \(probe.summaryLine)") }
             let ref = FuzzSide(backend: LiveBackend(probe: probe, allowDevices: vfio), label: "kernel")
-            return (try Vocabulary(profile: p, mock: probe.mockAvailable, vfio: vfio), LocalReference(ref), nil)
+            return (try Vocabulary(profile: p, mock: probe.mockAvailable, vfio: vfio), LocalReference(ref))
         }
     }
 

@@ -11,6 +11,9 @@ struct VmFuzz {
     let fuzz: FuzzCommand
     let mailbox: String
     let executor: String
+    /// One executor per guest vCPU (run-vm.sh boots two).
+    static let executors = 2
+    var mailboxes: [String] { (0..<VmFuzz.executors).map { mailbox + "/\($0)" } }
 
     /// The split run, when the guest command is a sim+live fuzz; bad fuzz arguments are bad input now.
     init?(_ plan: VmPlan) throws {
@@ -24,19 +27,27 @@ struct VmFuzz {
             throw InputError("vm -- fuzz: \(executor) is missing (swift build makes it beside uapi-conform)")
         }
         do {
-            fuzz = try FuzzCommand.parse(Array(args.dropFirst()) + ["--executor", mailbox])
+            let base = mailbox
+            fuzz = try FuzzCommand.parse(Array(args.dropFirst())
+                                         + (0..<VmFuzz.executors).flatMap { ["--executor", base + "/\($0)"] })
         } catch {
             throw InputError("fuzz: " + FuzzCommand.message(for: error))
         }
     }
 
-    /// The guest's command: the executor, which stops after 120 s without a request.
-    var guestCommand: [String] { [executor, mailbox, "120"] }
+    /// The guest's command: the executors, each stopping after 120 s without a request; the
+    /// status is 0 only if both stopped cleanly.
+    var guestCommand: [String] {
+        let script = #""$0" "$1" 120 & first=$!; "$0" "$2" 120; second=$?; wait $first; exit $(( $? | second ))"#
+        return ["/bin/sh", "-c", script, executor] + mailboxes
+    }
 
     /// Boots the guest in the background and fuzzes against it; the VM's status, or the fuzz's error.
     func run(_ plan: VmPlan, image: String) throws -> Int32 {
         try? FileManager.default.removeItem(atPath: mailbox)
-        do { try FileManager.default.createDirectory(atPath: mailbox, withIntermediateDirectories: true) } catch {
+        do {
+            for m in mailboxes { try FileManager.default.createDirectory(atPath: m, withIntermediateDirectories: true) }
+        } catch {
             throw InputError("cannot create \(mailbox): \(error.localizedDescription)")
         }
         let vm = Background { try plan.boot(image, guest: guestCommand) }

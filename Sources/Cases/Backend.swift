@@ -60,7 +60,9 @@ package final class UserMemory {
     /// Each buffer's address, its size as asked, and its mapped bytes (whole pages).
     package private(set) var buffers: [(base: UInt64, size: Int, bytes: [UInt8])] = []
     /// Simulated buffers get addresses from here up, a guard page apart.
-    private var nextBase: UInt64 = 0x7f00_0000_0000
+    /// The low 32 bits are not 0, as a real address's mostly are not: a pointer that lands in a 32-bit
+    /// field of another union member reads as a value there too (seen by the fuzzer on 7.2).
+    private var nextBase: UInt64 = 0x7f3a_5c00_0000
     /// Real buffers: the whole mapping (guard and alignment slack included).
     private var real: [(start: UnsafeMutableRawPointer, length: Int)] = []
     package let isReal: Bool

@@ -20,6 +20,8 @@ package struct FuzzStats: Sendable {
     package var sequences = 0
     package var probes = 0
     package var seconds = 0.0
+    /// Of those, waiting for the reference's reports (a batch not ready when the next one is).
+    package var waiting = 0.0
     package var callsPerSecond: Double { seconds > 0 ? Double(calls) / seconds : 0 }
 }
 

@@ -33,6 +33,12 @@ package protocol FuzzReference: AnyObject {
     /// Starts `scripts`; the ticket collects their reports.
     func submit(_ scripts: [ReferenceScript], vocabulary: Vocabulary) throws -> Int
     func collect(_ ticket: Int) throws -> [ReferenceReport]
+    /// The run is over (an executor is told to stop).
+    func finish(_ vocabulary: Vocabulary)
+}
+
+extension FuzzReference {
+    package func finish(_ vocabulary: Vocabulary) {}
 }
 
 /// A reference in this process: the kernel's /dev/iommu through the live

@@ -65,7 +65,7 @@ package final class RemoteReference: FuzzReference {
     }
 
     /// Tells the executor to stop.
-    package func quit(_ vocabulary: Vocabulary) {
+    package func finish(_ vocabulary: Vocabulary) {
         try? publish(RemoteReference.name("req", next), Wire.request([], vocabulary, quit: true))
         next += 1
     }

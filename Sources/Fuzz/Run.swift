@@ -35,15 +35,16 @@ extension FuzzEngine {
             if let done = inFlight { try judge(done, &stats, &signatures, limits, found) }
             inFlight = batch.runs.isEmpty ? nil : batch
         } while inFlight != nil
-        let elapsed = clock.now - start
-        stats.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        stats.seconds = (clock.now - start).seconds
         return stats
     }
 
     private func judge(_ batch: Batch, _ stats: inout FuzzStats, _ signatures: inout Set<String>,
                        _ limits: FuzzLimits, _ found: (FuzzFinding) -> Void) throws {
         let runs = batch.runs.map(\.run)
+        let clock = ContinuousClock(), start = clock.now
         let reports = try batch.ticket.map { try reference?.collect($0) ?? [] } ?? []
+        stats.waiting += (clock.now - start).seconds
         let verdicts = reference == nil ? runs.map { $0.alone() } : verdicts(runs, reports)
         for ((seq, run), d) in zip(batch.runs, verdicts) {
             stats.calls += run.outcomes.count
@@ -54,4 +55,8 @@ extension FuzzEngine {
             found(try Minimiser(engine: self).finding(seq, d))
         }
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -24,9 +24,14 @@ extension SimulatedKernel {
     }
 
     /// iopt->iova_alignment: 1 without a domain, else the largest domain page; a page at least
-    /// with large pages off (IOMMU_OPTION_HUGE_PAGES 0).
+    /// with large pages off (IOMMU_OPTION_HUGE_PAGES 0) or with an access that pins pages (the mock's
+    /// NEEDS_PIN_PAGES one, a hardware queue's internal one: iopt_calculate_iova_alignment).
     func ioasAlignment(_ ctx: IommufdContext, _ ioas: IoasObject) -> UInt64 {
-        domains(ctx, ioas).reduce(ioas.hugePages == 0 ? PAGE : 1) { max($0, domainPage(ctx, $1)) }
+        let pinned = ctx.objects.values.contains { o in
+            if let a = o as? AccessObject { return a.pins && a.ioasId == ioas.id }
+            return (o as? HwQueueObject)?.ioasId == ioas.id
+        }
+        return domains(ctx, ioas).reduce(ioas.hugePages == 0 || pinned ? PAGE : 1) { max($0, domainPage(ctx, $1)) }
     }
 
     /// Whether every area of `ioas` is aligned to `align` (iopt_check_iova_alignment; else EADDRINUSE).
@@ -52,8 +57,10 @@ extension SimulatedKernel {
     }
 
     /// Place [iova, iova+length) in an IOAS: fixed or allocated. Returns the iova or an errno.
+    /// `writeRefused`: writable pages were asked of read-only ones (COPY), EPERM once the IOVA is found,
+    /// before the page offset is checked (iopt_insert_area).
     func place(_ ctx: IommufdContext, _ ioas: IoasObject, fixed: Bool, iova: UInt64,
-               length: UInt64, addr: UInt64 = 0) -> Result<UInt64, SimErr> {
+               length: UInt64, addr: UInt64 = 0, writeRefused: Bool = false) -> Result<UInt64, SimErr> {
         // iopt_alloc_area_pages: the length follows iopt->iova_alignment before any IOVA is looked at.
         if length % ioasAlignment(ctx, ioas) != 0 { return .failure(SimErr(.EINVAL)) }
         let rs = ranges(ctx, ioas)
@@ -72,6 +79,7 @@ extension SimulatedKernel {
             if iova < ap.0 || last > ap.1 { return .failure(SimErr(.EINVAL)) }
             if ioas.reserved.contains(where: { iova <= $0.1 && $0.0 <= last }) { return .failure(SimErr(.EINVAL)) }
             if !free(iova, last) { return .failure(SimErr(.EEXIST)) }
+            if writeRefused { return .failure(SimErr(.EPERM)) }
             // Then iopt_alloc_area: the length and the page offset follow it too.
             if addr % PAGE % alignment != 0 || length % alignment != 0 { return .failure(SimErr(.EINVAL)) }
             return .success(iova)
@@ -88,13 +96,21 @@ extension SimulatedKernel {
             let lo = max(r.0, PAGE), hi = min(r.1, ULONG_MAX - PAGE)
             var s = lo
             while s <= hi {
+                // The candidate is a hole's start, aligned (iopt's double-span walk): first past every area
+                // holding `s`, so a page offset ORed in cannot land beside an area (seen on 7.2).
+                if let holder = ioas.mappings.first(where: { $0.iova <= s && s <= $0.iova &+ $0.length &- 1 }) {
+                    let n = holder.iova &+ holder.length
+                    if n == 0 || n <= s { break }
+                    s = n
+                    continue
+                }
                 let (up, over) = s.addingReportingOverflow(align - 1)
                 if over { break }
                 s = up & ~(align - 1) | addr % PAGE
                 let (last, o) = s.addingReportingOverflow(length - 1)
                 if o || last > hi { break }
                 guard let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last })
-                else { return .success(s) }
+                else { return writeRefused ? .failure(SimErr(.EPERM)) : .success(s) }
                 let next = hit.iova &+ hit.length
                 if next == 0 || next <= s { break }
                 s = next

@@ -207,6 +207,8 @@ extension SimulatedKernel {
         var unpinnable = false, tooBig = false, fileKey: FileKey?
         if let file = f.file {
             let fd = Int32(truncatingIfNeeded: c[file.fd])
+            // iopt_map_file_pages: the range's last byte must not wrap, before the fd is looked up.
+            if c[file.start].addingReportingOverflow(length - 1).overflow { return .fail(.EOVERFLOW) }
             let (end, o) = c[file.start].addingReportingOverflow(length)
             let size: UInt64
             if case .dmabuf(let d)? = files[fd] {
@@ -220,9 +222,15 @@ extension SimulatedKernel {
                 guard let real = foreignFile(fd) else { return .fail(.EBADF) }
                 (size, fileKey) = real
             }
-            if o { return .fail(.EINVAL) }
+            // iopt_alloc_pages: a length the page count cannot hold (seen on 7.2 by the fuzzer).
+            if o || length > ULONG_MAX - Fixed.page { return .fail(.EINVAL) }
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
             tooBig = end > size
+        }
+        if f.file == nil, let va = f.userVa {
+            // iopt_alloc_user_pages, before any IOVA is looked for.
+            if c[va].addingReportingOverflow(length).overflow { return .fail(.EOVERFLOW) }
+            if length > ULONG_MAX - Fixed.page { return .fail(.EINVAL) }
         }
         let addr = f.file.map { c[$0.start] } ?? f.userVa.map { c[$0] } ?? 0
         switch place(ctx, ioas, fixed: flags & f.bits.fixedIova != 0, iova: iova, length: length, addr: addr) {
@@ -253,8 +261,12 @@ extension SimulatedKernel {
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }
         let iova = c[f.iova], length = c[f.length]
         if iova == 0 && length == UInt64.max {
-            c[f.length] = unmapAll(ctx, ioas)
-            return .ok()
+            switch unmapAll(ctx, ioas) {
+            case .failure(let e): return .fail(e.errno)
+            case .success(let total):
+                c[f.length] = total
+                return .ok()
+            }
         }
         if iova >= ULONG_MAX || length >= ULONG_MAX { return .fail(.EOVERFLOW) }
         switch unmapRange(ctx, ioas, iova: iova, length: length) {
@@ -266,11 +278,8 @@ extension SimulatedKernel {
         }
     }
 
-    func unmapAll(_ ctx: IommufdContext, _ ioas: IoasObject) -> UInt64 {
-        let total = ioas.mappings.reduce(UInt64(0)) { $0 &+ $1.length }
-        unpinAccesses(ctx, ioas, 0, ULONG_MAX)  // every area goes, so every item on one
-        ioas.mappings.removeAll()
-        return total
+    func unmapAll(_ ctx: IommufdContext, _ ioas: IoasObject) -> Result<UInt64, SimErr> {
+        removeAreas(ctx, ioas, 0, ULONG_MAX)
     }
 
     /// The mock's unmap callback: each access item on [iova, last] of `ioas` is unpinned and dropped.
@@ -287,23 +296,26 @@ extension SimulatedKernel {
         if length == 0 { return .failure(SimErr(.EINVAL)) }
         let (last, o) = iova.addingReportingOverflow(length - 1)
         if o { return .failure(SimErr(.EOVERFLOW)) }
-        let maps = ioas.mappings
-        let hit = maps.indices.filter { iova <= maps[$0].iova &+ maps[$0].length &- 1 && maps[$0].iova <= last }
-        for i in hit where maps[i].iova < iova || maps[i].iova &+ maps[i].length &- 1 > last {
-            return .failure(SimErr(.ENOENT))
-        }
-        // A hardware queue's pinned memory stays mapped while the queue lives.
-        for case let q as HwQueueObject in ctx.objects.values where q.ioasId == ioas.id {
-            let qLast = q.base &+ q.length &- 1
-            if hit.contains(where: { q.base <= maps[$0].iova &+ maps[$0].length &- 1 && maps[$0].iova <= qLast }) {
+        return removeAreas(ctx, ioas, iova, last)
+    }
+
+    /// iopt_unmap_iova_range: the areas on [start, last] in IOVA order, each removed in turn, until one
+    /// a hardware queue's internal access holds (EBUSY) or one the range cuts (ENOENT); those before stay
+    /// removed.
+    func removeAreas(_ ctx: IommufdContext, _ ioas: IoasObject, _ start: UInt64,
+                     _ last: UInt64) -> Result<UInt64, SimErr> {
+        let queues = ctx.objects.values.compactMap { $0 as? HwQueueObject }.filter { $0.ioasId == ioas.id }
+        var total: UInt64 = 0
+        for m in ioas.mappings.sorted(by: { $0.iova < $1.iova }) {
+            let mLast = m.iova &+ m.length &- 1
+            guard m.iova <= last && start <= mLast else { continue }
+            if queues.contains(where: { $0.base <= mLast && m.iova <= $0.base &+ $0.length &- 1 }) {
                 return .failure(SimErr(.EBUSY))
             }
-        }
-        var total: UInt64 = 0
-        for i in hit.reversed() {
-            let m = ioas.mappings.remove(at: i)
+            if m.iova < start || mLast > last { return .failure(SimErr(.ENOENT)) }
+            ioas.mappings.removeAll { $0.iova == m.iova }
             total &+= m.length
-            unpinAccesses(ctx, ioas, m.iova, m.iova &+ m.length &- 1)
+            unpinAccesses(ctx, ioas, m.iova, mLast)
         }
         return .success(total)
     }
@@ -329,6 +341,7 @@ extension SimulatedKernel {
         // iopt_get_pages: the source range must be covered by contiguous areas, any part of them
         // (a copy of part of an area is fine: seen on 7.2 by the fuzzer).
         if length == 0 { return .fail(.EINVAL) }
+        if src.addingReportingOverflow(length - 1).overflow { return .fail(.EOVERFLOW) }
         let end = src &+ length
         let areas = sIoas.mappings.sorted { $0.iova < $1.iova }
             .filter { $0.iova < end && $0.iova &+ $0.length > src }
@@ -336,10 +349,12 @@ extension SimulatedKernel {
         for a in areas where a.iova <= cursor { cursor = max(cursor, a.iova &+ a.length) }
         if cursor < end || areas.first.map({ $0.iova > src }) ?? true { return .fail(.ENOENT) }
         guard let dIoas = ctx.ioas(c.u32(f.dstIoasId)) else { return .fail(.ENOENT) }
-        // The pages are the source's: pinned writable only if the first map was WRITEABLE.
-        if flags & f.bits.writable != 0 && !areas.allSatisfy(\.pagesWritable) { return .fail(.EPERM) }
         let addr = areas.first.map { $0.addr &+ (src &- $0.iova) } ?? 0
-        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr) {
+        // The pages are the source's: writable only if the first map was WRITEABLE; checked as each
+        // area is inserted, after the IOVA is found (iopt_insert_area; seen on 7.2 by the fuzzer).
+        let refused = flags & f.bits.writable != 0 && !areas.allSatisfy(\.pagesWritable)
+        switch place(ctx, dIoas, fixed: flags & f.bits.fixedIova != 0, iova: dst, length: length, addr: addr,
+                     writeRefused: refused) {
         case .failure(let e): return .fail(e.errno)
         case .success(let at):
             // The destination's domains pin the source's pages now, as a map would.

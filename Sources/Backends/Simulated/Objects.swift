@@ -140,6 +140,8 @@ final class HwQueueObject: SimObject {
     let index: UInt32
     /// The IOAS range its memory is pinned from: no unmap may take it while the queue lives (EBUSY).
     var ioasId: UInt32 = 0, base: UInt64 = 0, length: UInt64 = 0
+    /// Its internal access (iommufd_access_create_internal): an object of its own, gone with the queue.
+    var accessId: UInt32 = 0
     init(id: UInt32, viommuId: UInt32, index: UInt32) {
         self.viommuId = viommuId; self.index = index
         super.init(id: id, kind: .hwQueue)
@@ -213,6 +215,17 @@ extension SimulatedKernel {
         return o
     }
 
+    /// The ids the next `count` new objects would get.
+    func freeIds(_ ctx: IommufdContext, _ count: Int) -> [UInt32] {
+        var out: [UInt32] = []
+        var id: UInt32 = 1
+        while out.count < count {
+            if ctx.objects[id] == nil && !ctx.tombstones.contains(id) { out.append(id) }
+            id += 1
+        }
+        return out
+    }
+
     func hold(_ holder: SimObject, _ target: SimObject) {
         target.users += 1
         holder.holds.append(target.id)
@@ -267,6 +280,11 @@ extension SimulatedKernel {
             ctx.viommu(q.viommuId)?.veventqTypes.remove(q.type)
         case let q as HwQueueObject:
             ctx.viommu(q.viommuId)?.hwQueues.remove(q.index)
+            if let access = ctx.objects[q.accessId], access.kind == .access {
+                access.users -= 1
+                q.holds.removeAll { $0 == access.id }
+                remove(ctx, access)
+            }
         case is ViommuObject:
             ctx.mmaps.removeAll { $0.owner == o.id }
         default:

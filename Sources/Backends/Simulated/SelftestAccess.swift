@@ -99,9 +99,16 @@ extension SimulatedKernel {
     /// page of its area (EINVAL) (iommufd_access_rw / _pin_pages).
     func accessRange(_ a: AccessObject, iova: UInt64, length: UInt64, write: Bool, pin: Bool) -> Errno? {
         if length == 0 { return .EINVAL }
+        if iova.addingReportingOverflow(length - 1).overflow { return .EOVERFLOW }
+        guard let ioas = a.ctx?.ioas(a.ioasId) else { return .ENOENT }
+        return pinRange(ioas, iova: iova, length: length, write: write, pin: pin)
+    }
+
+    /// The area walk of iommufd_access_rw / _pin_pages over `ioas` (also the HW queue's internal access).
+    func pinRange(_ ioas: IoasObject, iova: UInt64, length: UInt64, write: Bool, pin: Bool) -> Errno? {
+        if length == 0 { return .EINVAL }
         let (last, o) = iova.addingReportingOverflow(length - 1)
         if o { return .EOVERFLOW }
-        guard let ioas = a.ctx?.ioas(a.ioasId) else { return .ENOENT }
         var cursor = iova
         let maps = ioas.mappings.sorted { $0.iova < $1.iova }
         for m in maps where m.iova <= cursor && cursor <= m.iova &+ m.length &- 1 {

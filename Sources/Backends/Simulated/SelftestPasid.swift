@@ -75,8 +75,10 @@ extension SimulatedKernel {
         return nil
     }
 
-    /// Detach `pasid` (0 even when nothing is attached); a blocked PASID 1024 disarms the fake error.
+    /// Detach `pasid` (fine when nothing is attached); a blocked PASID 1024 disarms the fake error.
     func pasidDetach(_ ctx: IommufdContext, _ dev: DeviceObject, _ pasid: UInt32) {
+        // PASID 0 is IOMMU_NO_PASID: the device's own attachment goes, an auto domain with it (seen on 7.2).
+        if pasid == 0 { return detach(ctx, dev) }
         guard let id = dev.pasids.removeValue(forKey: pasid) else { return }
         ctx.hwpt(id)?.users -= 1
         if pasid == SimulatedKernel.fakeErrorPasid { dev.pasid1024Armed = false }

@@ -154,7 +154,7 @@ extension SimulatedKernel {
         let result: Result<UInt64, SimErr>
         if f.head.flags.load(u) & f.all != 0 {
             if iova != 0 || length != 0 { return .fail(.EINVAL) }
-            result = .success(unmapAll(ctx, ioas))
+            result = unmapAll(ctx, ioas)
         } else {
             // Type1 (large pages off) may unmap part of a mapping: cut at both ends first (iopt_cut_iova).
             if ioas.hugePages == 0 {

@@ -134,7 +134,7 @@ extension SimulatedKernel {
         // eventq.c's VEVENTQ_MAX_DEPTH (not in the uAPI): an arbitrary bound that fits every IOMMU.
         if c[f.depth] == 0 || c[f.depth] > 1 << 19 { return .fail(.EINVAL) }
         guard let vi = ctx.viommu(c.u32(f.viommuId)) else { return .fail(.ENOENT) }
-        if type != a.typeSelftest { return .fail(.EOPNOTSUPP) }
+        // Any type but DEFAULT is taken: the core does not ask the driver (seen on 7.2 by the fuzzer).
         if vi.veventqTypes.contains(type) { return .fail(.EEXIST) }
         let o = newObject(ctx) { VeventqObject(id: $0, viommuId: vi.id, type: type, depth: c[f.depth]) }
         hold(o, vi)
@@ -160,12 +160,16 @@ extension SimulatedKernel {
         // length, rounded up, must not wrap (ERANGE, before any pinning).
         let (span, wrapped) = (base & (Fixed.page - 1)).addingReportingOverflow(length)
         if wrapped || span.addingReportingOverflow(Fixed.page - 1).overflow { return .fail(.ERANGE) }
-        // The queue memory must be mapped in the nest parent's IOAS: pinned before the
-        // driver sees the index (iommufd_hw_queue_alloc_phys, then hw_queue_init_phys).
+        // iommufd_hw_queue_alloc_phys: the queue's id is taken, then an internal access (the next id,
+        // visible in the table) pins those pages of the nest parent's IOAS for reading, before the
+        // driver sees the index. On any failure both go again.
         let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
-        let last = base &+ (length - 1)
-        guard let m = ioas?.mappings, m.contains(where: { base >= $0.iova && last <= $0.iova &+ $0.length &- 1 }) else {
-            return .fail(.ENOENT)
+        let pages = (span + Fixed.page - 1) / Fixed.page * Fixed.page
+        // Its page array is one kvzalloc, which refuses more than INT_MAX bytes (ENOMEM).
+        if pages / Fixed.page > UInt64(Int32.max) / 8 { return .fail(.ENOMEM) }
+        guard let ioas else { return .fail(.ENOENT) }
+        if let e = pinRange(ioas, iova: base & ~(Fixed.page - 1), length: pages, write: false, pin: true) {
+            return .fail(e)
         }
         let index = c.u32(f.index)
         if index >= Selftest.hwQueues { return .fail(.EINVAL) }
@@ -175,9 +179,12 @@ extension SimulatedKernel {
             .first { $0.viommuId == vi.id && index > 0 && $0.index == index - 1 }
         if index > 0 && prev == nil { return .fail(.EIO) }
         let o = newObject(ctx) { HwQueueObject(id: $0, viommuId: vi.id, index: index) }
-        o.ioasId = ioas?.id ?? 0; o.base = base; o.length = length
+        o.ioasId = ioas.id; o.base = base; o.length = length
+        let access = newObject(ctx) { SimObject(id: $0, kind: .access) }
         hold(o, vi)
         if let prev { hold(o, prev) }
+        hold(o, access)  // destroyed with the queue; IOMMU_DESTROY of it is EBUSY
+        o.accessId = access.id
         vi.hwQueues.insert(index)
         c[f.outHwQueueId] = UInt64(o.id)
         return .ok()
