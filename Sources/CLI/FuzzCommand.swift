@@ -106,7 +106,8 @@ struct FuzzCommand: ParsableCommand {
         try write(findings)
         print(String(format: "fuzz: %d calls in %.2f s (%.0f calls/s), %d sequences, %d probe ioctls, %d findings",
                      stats.calls, stats.seconds, stats.callsPerSecond, stats.sequences, stats.probes, findings.count)
-              + (executor.isEmpty ? "" : String(format: "; %.2f s waiting for the executors", stats.waiting)))
+              + (executor.isEmpty ? "" : String(format: "; %.2f s waiting for the executors", stats.waiting))
+              + (stats.explainedStops == 0 ? "" : "; \(stats.explainedStops) sequences judged up to a known difference"))
         if !findings.isEmpty {
             print("replay: uapi-conform run --backend \(backend == .sim ? "sim" : "sim+live") --profile \(p.name) "
                   + "--cases \(out)/findings.json")

@@ -87,6 +87,8 @@ struct VmCommand: ParsableCommand {
 struct VmPlan {
     let command: VmCommand
     let root: String
+    /// The fixtures folder (profiles, kernel fragments, known kernel reports).
+    let fixtures: String
     let outDir: String
     let me: String
     let bug: KernelBug?
@@ -104,7 +106,8 @@ struct VmPlan {
             throw InputError("cannot find the uapi-conform source tree (fixtures/) for its VM scripts")
         }
         try c.fixtureOptions.check(c.profile)
-        root = (URL(fileURLWithPath: fixtures).standardizedFileURL.path as NSString).deletingLastPathComponent
+        self.fixtures = URL(fileURLWithPath: fixtures).standardizedFileURL.path
+        root = (self.fixtures as NSString).deletingLastPathComponent
         let cwd = FileManager.default.currentDirectoryPath
         outDir = URL(fileURLWithPath: c.out, relativeTo: URL(fileURLWithPath: cwd + "/")).standardizedFileURL.path
         me = URL(fileURLWithPath: CommandLine.arguments[0],

@@ -38,9 +38,13 @@ struct VmFuzz {
     /// The guest's command: the executors, each stopping after 120 s without a request; the
     /// status is 0 only if both stopped cleanly.
     var guestCommand: [String] {
-        let script = #""$0" "$1" 120 & first=$!; "$0" "$2" 120; second=$?; wait $first; exit $(( $? | second ))"#
-        return ["/bin/sh", "-c", script, executor] + mailboxes
+        let script = #""$0" "$1" 120 & first=$!; "$0" "$2" 120; second=$?; wait $first; first=$?; "#
+            + #"dmesg >"$3" 2>&1; exit $(( first | second ))"#
+        return ["/bin/sh", "-c", script, executor] + mailboxes + [kernelLog]
     }
+
+    /// The guest kernel's log at the end, written by the guest.
+    var kernelLog: String { mailbox + "/kernel.log" }
 
     /// Boots the guest in the background and fuzzes against it; the VM's status, or the fuzz's error.
     func run(_ plan: VmPlan, image: String) throws -> Int32 {
@@ -54,12 +58,15 @@ struct VmFuzz {
         var failure: Error?
         do { try fuzz.execute(alive: { !vm.finished }, helloTimeout: Double(plan.command.timeout)) } catch { failure = error }
         let status = vm.wait()
+        let dmesg = try? String(contentsOfFile: kernelLog, encoding: .utf8)
         try? FileManager.default.removeItem(atPath: mailbox)
         if let failure { throw failure }
         if status != 0 {
             FileHandle.standardError.write(Data("vm -- fuzz: the guest's executor ended with status \(status)\n".utf8))
+            return status
         }
-        return status
+        guard let dmesg else { throw InputError("vm -- fuzz: the guest left no kernel log (\(kernelLog))") }
+        return try FuzzKernelLog(fixtures: plan.fixtures).check(dmesg) ? 0 : 1
     }
 }
 

@@ -22,6 +22,8 @@ package struct FuzzStats: Sendable {
     package var seconds = 0.0
     /// Of those, waiting for the reference's reports (a batch not ready when the next one is).
     package var waiting = 0.0
+    /// Sequences whose verdict stopped at a known difference (`Explained`).
+    package var explainedStops = 0
     package var callsPerSecond: Double { seconds > 0 ? Double(calls) / seconds : 0 }
 }
 

@@ -1,3 +1,5 @@
+import Cases
+
 /// Every known difference between the simulator and a kernel the fuzzer
 /// does not count as a disagreement, or does not provoke, each with its
 /// reason. The oracle and the generator name these cases where they apply;
@@ -23,6 +25,15 @@ package enum Explained: String, CaseIterable, Sendable {
     /// object), EINVAL (an object that is neither a nested HWPT nor a vIOMMU) or success. Kinds
     /// beyond these three classes are compared only through the calls that use them.
     case tableClasses = "table-classes"
+    /// A HW queue of more than one page needs physically contiguous pages (iommufd_hw_queue_alloc_phys).
+    /// The simulator takes user memory as never contiguous (EFAULT); a kernel that found the pages
+    /// contiguous by chance answers OK, and that sequence is not judged past the call.
+    case physicalContiguity = "physical-contiguity"
+
+    /// Whether a call's different outcomes are this difference: the sequence's verdict stops there.
+    static func endsJudging(_ op: FuzzOp, _ a: SyscallResult, _ b: SyscallResult) -> Bool {
+        op.name == "IOMMU_HW_QUEUE_ALLOC" && a.failed && a.errno == .EFAULT && !b.failed
+    }
 
     /// The selftest ops `dmabufTestOp` keeps out of the calls.
     static let untrackedOps: Set<String> = ["IOMMU_TEST_OP_DMABUF_GET"]
@@ -36,6 +47,8 @@ package enum Explained: String, CaseIterable, Sendable {
         case .vfioFeature: return "VFIO_DEVICE_FEATURE is not generated (exported dma-buf fds are not tracked)"
         case .secondDevice: return "only vfio0 is fuzzed; vfio1 (no KVM) is left to the catalogue"
         case .tableClasses: return "the object table is compared as ENOENT / EINVAL / OK under HWPT_INVALIDATE"
+        case .physicalContiguity: return "a HW queue over several pages needs physically contiguous memory, which "
+            + "user memory is only by chance; the simulator says EFAULT"
         }
     }
 }

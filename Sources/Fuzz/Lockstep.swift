@@ -22,6 +22,8 @@ final class Lockstep {
     private(set) var outcomes: [(call: FuzzCall, a: SideOutcome, b: SideOutcome?)] = []
     /// Probe ioctls sent (both sides).
     private(set) var probes = 0
+    /// Judging stopped at a known difference (`Explained.endsJudging`).
+    private(set) var explainedStop = false
     /// Where the simulator stopped by itself: its invariants, its own table, a leak.
     private(set) var stop: Disagreement?
     private var openError: String?
@@ -145,6 +147,10 @@ final class Lockstep {
                 outcomes.append((call, oa, ob))
                 calls += 1
                 if let d = Oracle(op: vocabulary.ops[call.op]).compare(oa, ob, index: calls - 1, labels: labels) {
+                    if Explained.endsJudging(vocabulary.ops[call.op], oa.result, ob.result) {
+                        explainedStop = true
+                        return nil
+                    }
                     return d
                 }
             case .probe:

@@ -50,6 +50,7 @@ extension FuzzEngine {
             stats.calls += run.outcomes.count
             stats.probes += run.probes
             stats.sequences += 1
+            if run.explainedStop { stats.explainedStops += 1 }
             guard let d, signatures.count < limits.maxFindings, signatures.insert(FuzzFinding.signature(d)).inserted
             else { continue }
             found(try Minimiser(engine: self).finding(seq, d))

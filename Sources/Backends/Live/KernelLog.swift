@@ -52,7 +52,7 @@ package final class KernelLog {
                                "Kernel panic", "kernel BUG", "list_add corruption", "list_del corruption",
                                "UBSAN:", "refcount_t:", "INFO: possible", "INFO: task", "kmemleak:", "Unable to handle"]
 
-    static func isReport(_ message: String) -> Bool {
+    package static func isReport(_ message: String) -> Bool {
         let m = message.drop { $0 == " " }
         return reportStarts.contains { m.hasPrefix($0) }
     }

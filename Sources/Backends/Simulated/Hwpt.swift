@@ -287,6 +287,10 @@ extension SimulatedKernel {
         guard let o = ctx.objects[c.u32(f.hwptId)] else { return out(0, .ENOENT) }
         let named = o.kind == .hwptNested || (o.kind == .viommu && f.target.names("viommu"))
         if !named { return out(0, f.target.checkedAfterLookup ? .EINVAL : .ENOENT) }
+        // The mock's vIOMMU allocates its copy of the array first: kzalloc refuses more than
+        // KMALLOC_MAX_SIZE (4 MiB) before the type is checked (seen on 7.2 by the fuzzer).
+        let entryBytes = UInt64(num) * UInt64(Selftest.viommuInvalidateSize)
+        if o.kind == .viommu && num != 0 && entryBytes > Selftest.kmallocMax { return out(0, .ENOMEM) }
         if c[f.dataType] != f.dataSelftest { return out(0, .EINVAL) }
         // An empty array of the right type only validates the type.
         if num == 0 { return out(0, nil) }
@@ -304,8 +308,14 @@ extension SimulatedKernel {
             }
             return out(num, nil)
         }
-        // Each entry names a vDEVICE of this vIOMMU by virtual id; shorter entries are zero-extended.
+        // Each entry names a vDEVICE of this vIOMMU by virtual id; shorter entries are zero-extended. The
+        // whole array is copied before any entry is handled (iommu_copy_struct_from_full_user_array).
         let size = Selftest.viommuInvalidateSize
+        for i in 0..<num {
+            // copy_struct_from_user per entry when the sizes differ: a longer entry's tail must be zero (E2BIG).
+            guard let whole = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(elen)) else { return out(0, .EFAULT) }
+            if elen > size && whole[Int(size)...].contains(where: { $0 != 0 }) { return out(0, .E2BIG) }
+        }
         for i in 0..<num {
             guard let raw = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, size))) else {
                 return out(i, .EFAULT)

@@ -48,8 +48,12 @@ extension SimulatedKernel {
     func violations(_ c: IommufdContext) -> [String] {
         var out: [String] = []
         var holders: [UInt32: Int] = [:]
-        for case .eventq(let q) in files.values {
-            if let o = q.object, c.objects[o.id] === o { holders[o.id, default: 0] += 1 }
+        for f in files.values {
+            switch f {
+            case .eventq(let q): if let o = q.object, c.objects[o.id] === o { holders[o.id, default: 0] += 1 }
+            case .access(let a): if c.objects[a.id] === a { holders[a.id, default: 0] += 1 }
+            default: continue
+            }
         }
         var attached: [UInt32: Int] = [:]
         var count = 0

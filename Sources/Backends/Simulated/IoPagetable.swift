@@ -63,7 +63,6 @@ extension SimulatedKernel {
                length: UInt64, addr: UInt64 = 0, writeRefused: Bool = false) -> Result<UInt64, SimErr> {
         // iopt_alloc_area_pages: the length follows iopt->iova_alignment before any IOVA is looked at.
         if length % ioasAlignment(ctx, ioas) != 0 { return .failure(SimErr(.EINVAL)) }
-        let rs = ranges(ctx, ioas)
         func free(_ s: UInt64, _ l: UInt64) -> Bool {
             !ioas.mappings.contains { s <= $0.iova &+ $0.length &- 1 && $0.iova <= l }
         }
@@ -92,32 +91,12 @@ extension SimulatedKernel {
         if length == 1 { align = 1 }
         if addr != 0 { align = min(align, 1 << UInt64(addr.trailingZeroBitCount)) }
         if align < ioasAlignment(ctx, ioas) { return .failure(SimErr(.EINVAL)) }
-        for r in rs {
-            let lo = max(r.0, PAGE), hi = min(r.1, ULONG_MAX - PAGE)
-            var s = lo
-            while s <= hi {
-                // The candidate is a hole's start, aligned (iopt's double-span walk): first past every area
-                // holding `s`, so a page offset ORed in cannot land beside an area (seen on 7.2).
-                if let holder = ioas.mappings.first(where: { $0.iova <= s && s <= $0.iova &+ $0.length &- 1 }) {
-                    let n = holder.iova &+ holder.length
-                    if n == 0 || n <= s { break }
-                    s = n
-                    continue
-                }
-                let (up, over) = s.addingReportingOverflow(align - 1)
-                if over { break }
-                s = up & ~(align - 1) | addr % PAGE
-                let (last, o) = s.addingReportingOverflow(length - 1)
-                if o || last > hi { break }
-                guard let hit = ioas.mappings.first(where: { s <= $0.iova &+ $0.length &- 1 && $0.iova <= last })
-                else { return writeRefused ? .failure(SimErr(.EPERM)) : .success(s) }
-                let next = hit.iova &+ hit.length
-                if next == 0 || next <= s { break }
-                s = next
-            }
+        guard let at = allocateIova(ctx, ioas, length: length, align: align, offset: addr % PAGE) else {
+            return .failure(SimErr(.ENOSPC))
         }
-        return .failure(SimErr(.ENOSPC))
+        return writeRefused ? .failure(SimErr(.EPERM)) : .success(at)
     }
+
 
     /// `spans` without the inclusive ranges `cut`, in order.
     static func subtract(_ cut: [(UInt64, UInt64)], from spans: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {

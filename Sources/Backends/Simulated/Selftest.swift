@@ -15,6 +15,8 @@ enum Selftest {
     static let hwptInvalidateSize: UInt32 = 8
     /// struct iommu_viommu_invalidate_selftest { u32 flags; u32 vdev_id; u32 cache_id; }.
     static let viommuInvalidateSize: UInt32 = 12
+    /// KMALLOC_MAX_SIZE on x86-64 (MAX_PAGE_ORDER 10): a larger kzalloc fails.
+    static let kmallocMax: UInt64 = 4 << 20
     /// IOMMU_TEST_INVALIDATE_FLAG_ALL, the one defined invalidation flag.
     static let invalidateFlagAll: UInt64 = 1
     /// MOCK_DEV_CACHE_ID_MAX.

@@ -83,6 +83,7 @@ extension SimulatedKernel {
         guard let ioas = ctx.ioas(ioasId) else { return .fail(.ENOENT) }
         let a = newObject(ctx) { AccessObject(id: $0, ctx: ctx, ioasId: ioas.id, pins: flags != 0) }
         hold(a, ioas)
+        a.users += 1  // iommufd_access_create: the mock is a user until its file goes (destroy EBUSY)
         c[f.outAccessFd] = UInt64(install(.access(a)))
         return .ok()
     }

@@ -12,7 +12,8 @@ package final class SimulatedKernel: Backend {
     // Device nodes.
     let pciDevices: [String: SimPciDevice]
     var files: [Int32: OpenFile] = [:]
-    var nextFd: Int32 = 3
+    /// The first descriptor a process has free (after stdin, stdout and stderr).
+    let nextFd: Int32 = 3
     /// Under sim-exec's preload: the process's real descriptors (HostFiles.swift).
     package var host: HostFiles?
     /// O_CLOEXEC for the next file `install` numbers from the host.
@@ -98,8 +99,10 @@ package final class SimulatedKernel: Backend {
             files[fd] = f
             return fd
         }
-        let fd = nextFd
-        nextFd += 1
+        // The lowest free number, as a process gets (0-2 being its standard streams): the same
+        // numbers as a real process opening the same files, so a literal descriptor names the same file.
+        var fd = nextFd
+        while files[fd] != nil { fd += 1 }
         files[fd] = f
         return fd
     }

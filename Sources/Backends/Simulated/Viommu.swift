@@ -171,6 +171,9 @@ extension SimulatedKernel {
         if let e = pinRange(ioas, iova: base & ~(Fixed.page - 1), length: pages, write: false, pin: true) {
             return .fail(e)
         }
+        // The pinned pages must be physically contiguous; user memory is taken as never so (a kernel's
+        // answer depends on its page allocator: the fuzzer's Explained.physicalContiguity).
+        if pages > Fixed.page { return .fail(.EFAULT) }
         let index = c.u32(f.index)
         if index >= Selftest.hwQueues { return .fail(.EINVAL) }
         if vi.hwQueues.contains(index) { return .fail(.EEXIST) }
