@@ -6,7 +6,8 @@ HEADERS      ?= .deps/linux-libc-dev/usr/include
 BIN           = .build/debug/uapi-conform
 
 .PHONY: all deps deps-6.12 profile-6.12 kcidb-venv build main check test-swift test-cshims bench \
-	live fuzz-live live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest kselftest-diff \
+	live fuzz-live fuzz-mutations live-tsm live-debug live-vng live-vng-build kernel kernel-debug kselftest \
+	kselftest-diff \
 	coverage clean
 
 all: main
@@ -86,18 +87,26 @@ live: deps build kernel
 		$(LIVE_VM) --append intel_iommu=off --out $(LIVE_OUT)-mock; fi
 
 # The differential fuzz in the 7.2 lane (issue 11): generated ioctl sequences on
-# the simulator and the lane kernel in lockstep for FUZZ_SECONDS, from FUZZ_SEED
-# (a new one each run unless given; printed first). A disagreement fails it and
-# prints the minimised case; out/vm-fuzz/findings.json replays with `run --cases`.
+# the simulator (here) judged against the lane kernel (uapi-fuzz-exec in the guest,
+# one per vCPU) for FUZZ_SECONDS, from FUZZ_SEED (a new one each run unless given;
+# printed first). A disagreement or an unlisted kernel report fails it and prints the
+# minimised case; out/vm-fuzz/findings.json replays with `run --cases`.
 FUZZ_SECONDS ?= 60
 FUZZ_SEED    ?= $(shell date +%s%N)
 FUZZ_PROFILE ?= linux-7.2
+FUZZ_BIN     ?= $(BIN)
 
 fuzz-live: deps build kernel
-	$(BIN) vm --timeout $$(( $(FUZZ_SECONDS) + 300 )) --out out/vm-fuzz \
+	$(FUZZ_BIN) vm --timeout $$(( $(FUZZ_SECONDS) + 300 )) --out out/vm-fuzz \
 		--kernel "$$(scripts/build-kernel.sh --kernel 7.2 --print-path)" -- \
 		fuzz --backend sim+live --profile $(FUZZ_PROFILE) --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) \
 		--out out/vm-fuzz
+
+# Every --sim-mutation that needs no TSM device, fuzzed against the 7.2 lane kernel from seed 2:
+# each must be found within 10 s, its minimised cases failing on the mutant and passing on
+# the kernel (one more boot). Results in out/vm-fuzz-mutations/.
+fuzz-mutations: deps build kernel
+	scripts/fuzz-mutations.sh --bin $(FUZZ_BIN) --kernel "$$(scripts/build-kernel.sh --kernel 7.2 --print-path)"
 
 # The suite inside a virtme-ng session (vng --run, TCG) on the lane kernel:
 # the catalogue live with the mock, vfio cases skipped (vng gives no vfio

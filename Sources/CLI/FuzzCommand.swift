@@ -67,7 +67,9 @@ struct FuzzCommand: ParsableCommand {
         _ = try seedValue()
         _ = try mutation()
         if !executor.isEmpty && backend != .simLive { throw InputError("--executor needs --backend sim+live") }
-        if !executor.isEmpty && vfio { throw InputError("--executor does not open vfio0 (its reset is the guest's)") }
+        if executor.count > 1 && vfio {
+            throw InputError("--vfio takes one --executor (vfio0 is bound by one at a time)")
+        }
     }
 
     func seedValue() throws -> UInt64 {
@@ -98,16 +100,19 @@ struct FuzzCommand: ParsableCommand {
         print("fuzz: --backend \(backend.rawValue) --profile \(p.name) --seed \(seed)"
               + (simMutation.map { " --sim-mutation \($0)" } ?? ""))
         var findings: [FuzzFinding] = []
+        let started = Date()
         let stats = try engine.run(seed: seed, limits: limits) { f in
             findings.append(f)
             print("finding \(findings.count): sequence \(f.sequence), \(f.disagreement) "
-                  + "(\(f.originalLength) calls minimised to \(f.calls.count))")
+                  + "(\(f.originalLength) calls minimised to \(f.calls.count); "
+                  + String(format: "%.1f s into the run)", Date().timeIntervalSince(started)))
         }
         try write(findings)
         print(String(format: "fuzz: %d calls in %.2f s (%.0f calls/s), %d sequences, %d probe ioctls, %d findings",
                      stats.calls, stats.seconds, stats.callsPerSecond, stats.sequences, stats.probes, findings.count)
               + (executor.isEmpty ? "" : String(format: "; %.2f s waiting for the executors", stats.waiting))
-              + (stats.explainedStops == 0 ? "" : "; \(stats.explainedStops) sequences judged up to a known difference"))
+              + (stats.explainedStops == 0 ? ""
+                 : "; \(stats.explainedStops) sequences judged up to a known difference"))
         if !findings.isEmpty {
             print("replay: uapi-conform run --backend \(backend == .sim ? "sim" : "sim+live") --profile \(p.name) "
                   + "--cases \(out)/findings.json")
@@ -127,10 +132,10 @@ struct FuzzCommand: ParsableCommand {
         case .simLive:
             guard executor.isEmpty else {
                 let shards = try executor.map { try RemoteReference(directory: $0, helloTimeout: hello, alive: alive) }
-                let full = try Vocabulary(profile: p, mock: true)
+                let full = try Vocabulary(profile: p, mock: true, vfio: vfio)
                 let mock = try shards[0].hasMock(full)
                 limits.batchCalls = 20_000
-                return (mock ? full : try Vocabulary(profile: p, mock: false), ShardedReference(shards))
+                return (mock ? full : try Vocabulary(profile: p, mock: false, vfio: vfio), ShardedReference(shards))
             }
             let probe = KernelProbe.run(profiles: [p])
             guard probe.iommuNode, probe.openError == nil else { throw InputError("fuzz: \(probe.summaryLine)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Cases
 import Layout
+import LiveBackend
 
 /// `vm -- fuzz --backend sim+live ...`: the generator and the simulator run
 /// here, natively; the guest runs only `uapi-fuzz-exec` on the lane kernel,
@@ -11,9 +12,9 @@ struct VmFuzz {
     let fuzz: FuzzCommand
     let mailbox: String
     let executor: String
-    /// One executor per guest vCPU (run-vm.sh boots two).
-    static let executors = 2
-    var mailboxes: [String] { (0..<VmFuzz.executors).map { mailbox + "/\($0)" } }
+    /// One executor per guest vCPU (run-vm.sh boots two); one with --vfio, as vfio0 is bound by one at a time.
+    let executors: Int
+    var mailboxes: [String] { (0..<executors).map { mailbox + "/\($0)" } }
 
     /// The split run, when the guest command is a sim+live fuzz; bad fuzz arguments are bad input now.
     init?(_ plan: VmPlan) throws {
@@ -26,10 +27,11 @@ struct VmFuzz {
         guard FileManager.default.isExecutableFile(atPath: executor) else {
             throw InputError("vm -- fuzz: \(executor) is missing (swift build makes it beside uapi-conform)")
         }
+        executors = args.contains("--vfio") ? 1 : 2
         do {
             let base = mailbox
             fuzz = try FuzzCommand.parse(Array(args.dropFirst())
-                                         + (0..<VmFuzz.executors).flatMap { ["--executor", base + "/\($0)"] })
+                                         + (0..<executors).flatMap { ["--executor", base + "/\($0)"] })
         } catch {
             throw InputError("fuzz: " + FuzzCommand.message(for: error))
         }
@@ -38,6 +40,10 @@ struct VmFuzz {
     /// The guest's command: the executors, each stopping after 120 s without a request; the
     /// status is 0 only if both stopped cleanly.
     var guestCommand: [String] {
+        guard executors == 2 else {
+            return ["/bin/sh", "-c", #""$0" "$1" 120; s=$?; dmesg >"$2" 2>&1; exit $s"#, executor] + mailboxes
+                + [kernelLog]
+        }
         let script = #""$0" "$1" 120 & first=$!; "$0" "$2" 120; second=$?; wait $first; first=$?; "#
             + #"dmesg >"$3" 2>&1; exit $(( first | second ))"#
         return ["/bin/sh", "-c", script, executor] + mailboxes + [kernelLog]
@@ -56,7 +62,11 @@ struct VmFuzz {
         }
         let vm = Background { try plan.boot(image, guest: guestCommand) }
         var failure: Error?
-        do { try fuzz.execute(alive: { !vm.finished }, helloTimeout: Double(plan.command.timeout)) } catch { failure = error }
+        do {
+            try fuzz.execute(alive: { !vm.finished }, helloTimeout: Double(plan.command.timeout))
+        } catch {
+            failure = error
+        }
         let status = vm.wait()
         let dmesg = try? String(contentsOfFile: kernelLog, encoding: .utf8)
         try? FileManager.default.removeItem(atPath: mailbox)

@@ -77,7 +77,9 @@ final class Lockstep {
     /// simulator's own table. The reference probes the same ids later.
     func tables(_ index: Int, after: String) -> Bool {
         guard let probe else { return true }
-        let upTo = state.maxId + 2
+        // Ids past the limit are not probed: a simulator (or kernel) that hands out a wild id must not
+        // make the probe walk four billion of them.
+        let upTo = min(state.maxId, TableProbe.limit) + 2
         let ta = probe.snapshot(a, upTo: upTo)
         probes += ta.count
         if hasReference {

@@ -3,6 +3,8 @@ import Cases
 /// Reads a backend's object table the way any process can: IOMMU_HWPT_INVALIDATE
 /// with no entries on each id (`Explained.tableClasses`). Costs one ioctl per id.
 struct TableProbe {
+    /// The highest id probed; a sequence's objects stay far below.
+    static let limit: UInt32 = 4096
     let op: FuzzOp
     let index: Int
     let idField: FuzzField

@@ -17,11 +17,14 @@ extension FuzzEngine {
         let deadline = limits.seconds.map { start + .milliseconds(Int64($0 * 1000)) }
         var stats = FuzzStats()
         var signatures: Set<String> = []
-        var index = 0, generated = 0
+        var index = 0, generated = 0, batches = 0
         var inFlight: Batch?
         repeat {
             var batch = Batch()
-            while (batch.runs.isEmpty || batch.calls < limits.batchCalls) && generated < maxCalls
+            // Small batches first, so the first verdicts come quickly; then the full size.
+            let size = min(limits.batchCalls, 500 << min(batches, 10))
+            batches += 1
+            while (batch.runs.isEmpty || batch.calls < size) && generated < maxCalls
                 && signatures.count < limits.maxFindings && deadline.map({ clock.now < $0 }) ?? true {
                 let (seq, run) = sequence(seed: seed, index: index, maxLength: limits.sequenceLength)
                 index += 1

@@ -41,7 +41,11 @@ extension SimulatedKernel {
         for r in ioas.allowed.sorted(by: { $0.0 < $1.0 }) {
             let s = max(r.0, lo), l = min(r.1, hi)
             guard s <= l else { continue }
-            if let last = out.last, last.1 &+ 1 >= s { out[out.count - 1].1 = max(last.1, l) } else { out.append((s, l)) }
+            if let last = out.last, last.1 &+ 1 >= s {
+                out[out.count - 1].1 = max(last.1, l)
+            } else {
+                out.append((s, l))
+            }
         }
         return out
     }

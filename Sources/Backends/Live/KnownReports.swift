@@ -1,17 +1,16 @@
 import Foundation
 import Layout
-import LiveBackend
 
 /// The guest kernel's log after `vm -- fuzz`: a WARNING, BUG or other report fails the run, unless
 /// its call trace names a function of fixtures/kernel/known-reports.tsv (a known kernel bug, listed
 /// with its reason and reproducer).
-struct FuzzKernelLog {
-    struct Known { let function: String; let reason: String; let reproducer: String }
-    struct Report { let line: String; let trace: [String] }
+package struct FuzzKernelLog {
+    package struct Known { let function: String; let reason: String; let reproducer: String }
+    package struct Report { package let line: String; package let trace: [String] }
 
     let known: [Known]
 
-    init(fixtures: String, kernel: String = "7.2") throws {
+    package init(fixtures: String, kernel: String = "7.2") throws {
         let path = fixtures + "/kernel/known-reports.tsv"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw InputError("cannot read \(path)")
@@ -24,7 +23,7 @@ struct FuzzKernelLog {
     }
 
     /// Each report in dmesg text: its first line and the lines up to the end of its trace.
-    static func reports(_ dmesg: String) -> [Report] {
+    package static func reports(_ dmesg: String) -> [Report] {
         var out: [Report] = []
         var current: (String, [String])?
         for raw in dmesg.split(separator: "\n").map(String.init) {
@@ -45,12 +44,12 @@ struct FuzzKernelLog {
     }
 
     /// The known bug a report is, if any: a listed function in its trace.
-    func known(_ r: Report) -> Known? {
+    package func known(_ r: Report) -> Known? {
         known.first { k in r.trace.contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix(k.function + "+") } }
     }
 
     /// Prints every report; false if one is not known.
-    func check(_ dmesg: String) -> Bool {
+    package func check(_ dmesg: String) -> Bool {
         var clean = true
         for r in FuzzKernelLog.reports(dmesg) {
             if let k = known(r) {
