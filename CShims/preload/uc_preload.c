@@ -32,7 +32,7 @@ void ucsim_munmap(void *addr, size_t length);
 
 int ucsim_init(void);
 
-/* Bumped by every mmap and munmap through here: the simulator's copy of
+/* Bumped by every mmap, mprotect and munmap through here: the simulator's copy of
  * /proc/self/maps is good until it changes. */
 unsigned long uc_map_generation;
 
@@ -307,6 +307,14 @@ IO_LIKE(write, const void *)
 	}
 MMAP_LIKE(mmap)
 MMAP_LIKE(mmap64)
+
+/* A protection change is a mapping change too: a PROT_NONE page cannot be pinned (or read). */
+int mprotect(void *addr, size_t length, int prot)
+{
+	REAL(mprotect);
+	__atomic_add_fetch(&uc_map_generation, 1, __ATOMIC_RELAXED);
+	return real_mprotect(addr, length, prot);
+}
 
 int munmap(void *addr, size_t length)
 {
