@@ -19,7 +19,7 @@ enum FuzzBackend: String, ExpressibleByArgument, CaseIterable, Sendable {
 struct FuzzCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
-        abstract: "Differential fuzzing: generated ioctl sequences on the simulator and a kernel in lockstep.",
+        abstract: "Differential fuzzing: generated ioctl sequences on the simulator, judged against a kernel.",
         discussion: "Each disagreement is minimised and written to DIR/findings.json as cases `run --cases` "
             + "replays. Exit 0 without findings, 1 with, 2 on bad input.")
 

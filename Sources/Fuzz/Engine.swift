@@ -50,13 +50,13 @@ package final class FuzzEngine {
         self.init(vocabulary, profile: profile, subject: subject, reference: reference.map(LocalReference.init))
     }
 
-    func lockstep() -> Lockstep { Lockstep(vocabulary, subject: subject, hasReference: reference != nil) }
+    func sequenceRun() -> SequenceRun { SequenceRun(vocabulary, subject: subject, hasReference: reference != nil) }
 
     /// Sequence `index` of `seed`, generated call by call on the simulator's state.
-    func sequence(seed: UInt64, index: Int, maxLength: Int) -> (FuzzSequence, Lockstep) {
+    func sequence(seed: UInt64, index: Int, maxLength: Int) -> (FuzzSequence, SequenceRun) {
         var rng = FuzzRandom(seed: FuzzRandom.sequenceSeed(seed, index))
         let length = 8 + rng.below(maxLength + 1)
-        let run = lockstep()
+        let run = sequenceRun()
         var seq = FuzzSequence(seed: seed, index: index, opensVfio: vocabulary.vfio, calls: [])
         guard run.open(vfio: seq.opensVfio) else { return (seq, run) }
         for i in 0..<length {
@@ -74,8 +74,8 @@ package final class FuzzEngine {
     }
 
     /// Runs fixed calls (a shortened sequence, a finding) the same way, and judges them.
-    func replay(_ seq: FuzzSequence) throws -> (Disagreement?, Lockstep) {
-        let run = lockstep()
+    func replay(_ seq: FuzzSequence) throws -> (Disagreement?, SequenceRun) {
+        let run = sequenceRun()
         if run.open(vfio: seq.opensVfio) {
             for (i, call) in seq.calls.enumerated() where run.step(call, index: i) == false { break }
             run.finish(index: seq.calls.count - 1)
@@ -85,7 +85,7 @@ package final class FuzzEngine {
         return (verdicts([run], try reference.collect(ticket)).first ?? nil, run)
     }
 
-    func verdicts(_ runs: [Lockstep], _ reports: [ReferenceReport]) -> [Disagreement?] {
+    func verdicts(_ runs: [SequenceRun], _ reports: [ReferenceReport]) -> [Disagreement?] {
         guard let reference else { return runs.map { $0.alone() } }
         return runs.indices.map { i in
             guard i < reports.count else {

@@ -30,7 +30,7 @@ struct CaseWriter {
     let vocabulary: Vocabulary
     let profile: String
 
-    func caseJSON(_ seq: FuzzSequence, run: Lockstep, _ d: Disagreement, originalLength: Int) -> JSONValue {
+    func caseJSON(_ seq: FuzzSequence, run: SequenceRun, _ d: Disagreement, originalLength: Int) -> JSONValue {
         let records = run.outcomes
         var names = Names()
         names.assign(records.map(\.call), ok: records.map { !($0.b ?? $0.a).result.failed })

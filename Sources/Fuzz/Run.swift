@@ -3,7 +3,7 @@ import Cases
 /// Sequences the simulator has run, waiting for the reference's verdict.
 private struct Batch {
     var ticket: Int?
-    var runs: [(seq: FuzzSequence, run: Lockstep)] = []
+    var runs: [(seq: FuzzSequence, run: SequenceRun)] = []
     var calls = 0
 }
 

@@ -6,7 +6,7 @@ import Cases
 /// script. The generator only ever reads the simulator's state, so running
 /// the reference afterwards (in a batch, in a guest) changes nothing up to
 /// the first disagreement, and nothing after it counts.
-final class Lockstep {
+final class SequenceRun {
     let vocabulary: Vocabulary
     let probe: TableProbe?
     let a: SideRun
