@@ -222,10 +222,11 @@ extension SimulatedKernel {
                 guard let real = foreignFile(fd) else { return .fail(.EBADF) }
                 (size, fileKey) = real
             }
-            // iopt_alloc_pages: a length the page count cannot hold (seen on 7.2 by the fuzzer).
-            if o || length > ULONG_MAX - Fixed.page { return .fail(.EINVAL) }
+            // iopt_alloc_pages: a length the page count cannot hold (seen on 7.2 by the fuzzer). A range
+            // ending at 2^64 exactly is taken: only its last byte must not wrap (seen on 7.2 too).
+            if length > ULONG_MAX - Fixed.page { return .fail(.EINVAL) }
             unpinnable = files[fd].map { !SimulatedKernel.pinnable($0) } ?? false
-            tooBig = end > size
+            tooBig = o || end > size
         }
         if f.file == nil, let va = f.userVa {
             // iopt_alloc_user_pages, before any IOVA is looked for.
