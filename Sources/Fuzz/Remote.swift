@@ -12,26 +12,26 @@ package final class RemoteReference: FuzzReference {
     package let directory: String
     package let label: String
     /// Longest wait for one answer; `alive` is asked while waiting (the VM, the child still running).
-    private(set) var timeout: Double
+    let timeout: Double
     let alive: () -> Bool
     private var next = 0
-    private var pending: [Int: [ReferenceScript]] = [:]
-    private var vocabulary: Vocabulary?
+    /// Submitted and not collected: the scripts, and the vocabulary their answer is read with.
+    private var pending: [Int: ([ReferenceScript], Vocabulary)] = [:]
+    /// An answer larger than this is not one (a batch's is a few MiB).
+    static let maxAnswer = 1 << 30
 
     /// Waits up to `helloTimeout` seconds for the executor's `hello` in `directory`.
     package init(directory: String, label: String = "kernel", timeout: Double = 600, helloTimeout: Double,
                  alive: @escaping () -> Bool) throws {
         self.directory = directory
         self.label = label
-        self.timeout = helloTimeout
+        self.timeout = timeout
         self.alive = alive
         var st = stat()
         guard stat(directory, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
             throw InputError("fuzz: --executor \(directory) is not a folder")
         }
-        let hello = try wait(for: "hello", keep: true)
-        self.timeout = timeout
-        guard let hello else {
+        guard let hello = wait(for: "hello", keep: true, seconds: helloTimeout) else {
             throw InputError("fuzz: no uapi-fuzz-exec answered in \(directory) within \(Int(helloTimeout)) s")
         }
         guard hello.starts(with: Array("UCFH".utf8)),
@@ -43,15 +43,14 @@ package final class RemoteReference: FuzzReference {
     package func submit(_ scripts: [ReferenceScript], vocabulary: Vocabulary) throws -> Int {
         let n = next
         next += 1
-        pending[n] = scripts
-        self.vocabulary = vocabulary
+        pending[n] = (scripts, vocabulary)
         try publish(RemoteReference.name("req", n), Wire.request(scripts, vocabulary))
         return n
     }
 
     package func collect(_ ticket: Int) throws -> [ReferenceReport] {
-        guard let scripts = pending.removeValue(forKey: ticket), let vocabulary else { return [] }
-        guard let data = try wait(for: RemoteReference.name("rsp", ticket), keep: false) else {
+        guard let (scripts, vocabulary) = pending.removeValue(forKey: ticket) else { return [] }
+        guard let data = wait(for: RemoteReference.name("rsp", ticket), keep: false, seconds: timeout) else {
             throw InputError("fuzz: no answer \(ticket) from the executor in \(directory) (it stopped or timed out)")
         }
         if data.starts(with: Array("UCFE".utf8)) {
@@ -98,12 +97,13 @@ package final class RemoteReference: FuzzReference {
         }
     }
 
-    /// The contents of `name` once it exists (removed unless `keep`); nil on timeout or when `alive` says no.
-    func wait(for name: String, keep: Bool) throws -> [UInt8]? {
+    /// The contents of `name` once it exists (removed unless `keep`); nil after `seconds`, or when `alive`
+    /// says no.
+    func wait(for name: String, keep: Bool, seconds: Double) -> [UInt8]? {
         let file = path(name)
         var pause: UInt32 = 50
         var waited = 0.0
-        while waited < timeout {
+        while waited < seconds {
             if let data = RemoteReference.read(file) {
                 if !keep { unlink(file) }
                 return data
@@ -116,13 +116,14 @@ package final class RemoteReference: FuzzReference {
         return nil
     }
 
+    /// The whole file, at most `maxAnswer` bytes (more reads as what it is not: an answer).
     static func read(_ file: String) -> [UInt8]? {
         let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { _ = Glibc.close(fd) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
+        while out.count <= maxAnswer {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             out.append(contentsOf: chunk[0..<n])

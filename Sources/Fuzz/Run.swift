@@ -48,8 +48,7 @@ extension FuzzEngine {
         let clock = ContinuousClock(), start = clock.now
         let reports = try batch.ticket.map { try reference?.collect($0) ?? [] } ?? []
         stats.waiting += (clock.now - start).seconds
-        let verdicts = reference == nil ? runs.map { $0.alone() } : verdicts(runs, reports)
-        for ((seq, run), d) in zip(batch.runs, verdicts) {
+        for ((seq, run), d) in zip(batch.runs, verdicts(runs, reports)) {
             stats.calls += run.outcomes.count
             stats.probes += run.probes
             stats.sequences += 1

@@ -310,17 +310,15 @@ extension SimulatedKernel {
         }
         // Each entry names a vDEVICE of this vIOMMU by virtual id; shorter entries are zero-extended. The
         // whole array is copied before any entry is handled (iommu_copy_struct_from_full_user_array).
-        let size = Selftest.viommuInvalidateSize
+        let size = Int(Selftest.viommuInvalidateSize)
+        var entries: [[UInt8]] = []
         for i in 0..<num {
             // copy_struct_from_user per entry when the sizes differ: a longer entry's tail must be zero (E2BIG).
             guard let whole = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(elen)) else { return out(0, .EFAULT) }
-            if elen > size && whole[Int(size)...].contains(where: { $0 != 0 }) { return out(0, .E2BIG) }
+            if whole.count > size && whole[size...].contains(where: { $0 != 0 }) { return out(0, .E2BIG) }
+            entries.append(Array(whole.prefix(size)) + [UInt8](repeating: 0, count: max(0, size - whole.count)))
         }
-        for i in 0..<num {
-            guard let raw = mem.read(uptr &+ UInt64(i) &* UInt64(elen), Int(min(elen, size))) else {
-                return out(i, .EFAULT)
-            }
-            let e = raw + [UInt8](repeating: 0, count: Int(size) - raw.count)
+        for (i, e) in zip(UInt32(0)..., entries) {
             let flags = StructCodec.load(e, 0, 4), vdev = StructCodec.load(e, 4, 4), cache = StructCodec.load(e, 8, 4)
             if flags & ~Selftest.invalidateFlagAll != 0 { return out(i, .EOPNOTSUPP) }
             if cache > Selftest.cacheIdMax { return out(i, .EINVAL) }

@@ -97,7 +97,6 @@ extension SimulatedKernel {
         return writeRefused ? .failure(SimErr(.EPERM)) : .success(at)
     }
 
-
     /// `spans` without the inclusive ranges `cut`, in order.
     static func subtract(_ cut: [(UInt64, UInt64)], from spans: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {
         var out = spans

@@ -121,30 +121,6 @@ extension SimulatedKernel {
     /// A paging domain maps the IOAS: its pages are pinned as they are mapped.
     func hasDomain(_ ctx: IommufdContext, _ ioas: IoasObject) -> Bool { !domains(ctx, ioas).isEmpty }
 
-    func ranges(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
-        SimulatedKernel.subtract(ioas.reserved, from: allowedSpans(ctx, ioas))
-    }
-
-    /// The allowed ranges inside the aperture, adjacent ones as one span.
-    func allowedSpans(_ ctx: IommufdContext, _ ioas: IoasObject) -> [(UInt64, UInt64)] {
-        let ap = aperture(ctx, ioas)
-        if ioas.allowed.isEmpty { return [ap] }
-        let clipped: [(UInt64, UInt64)] = ioas.allowed.sorted { $0.0 < $1.0 }.compactMap { r in
-            let s = max(r.0, ap.0), l = min(r.1, ap.1)
-            return s <= l ? (s, l) : nil
-        }
-        // Adjacent allowed ranges are one span (interval_tree_for_each_span).
-        var out: [(UInt64, UInt64)] = []
-        for r in clipped {
-            if let last = out.last, last.1 != ULONG_MAX, last.1 + 1 == r.0 {
-                out[out.count - 1].1 = r.1
-            } else {
-                out.append(r)
-            }
-        }
-        return out
-    }
-
     func allowIovas(_ f: IovaListFields, _ ctx: IommufdContext, _ c: inout Cmd, _ mem: UserMemory) -> HandlerResult {
         if c[f.reserved] != 0 && !skipReserved { return .fail(.EOPNOTSUPP) }
         guard let ioas = ctx.ioas(c.u32(f.ioasId)) else { return .fail(.ENOENT) }

@@ -33,21 +33,15 @@ extension SimulatedKernel {
         return at
     }
 
-    /// The allowed ranges as the allocator walks them: merged where they touch, within [PAGE, ULONG_MAX - PAGE].
+    /// The allowed ranges as the allocator walks them (interval_tree_for_each_span): within
+    /// [PAGE, ULONG_MAX - PAGE], ranges that touch as one span.
     func allowedForAllocation(_ ioas: IoasObject) -> [(UInt64, UInt64)] {
         let lo = PAGE, hi = ULONG_MAX - PAGE
         if ioas.allowed.isEmpty { return [(lo, hi)] }
-        var out: [(UInt64, UInt64)] = []
-        for r in ioas.allowed.sorted(by: { $0.0 < $1.0 }) {
+        return SimulatedKernel.merged(ioas.allowed.compactMap { r in
             let s = max(r.0, lo), l = min(r.1, hi)
-            guard s <= l else { continue }
-            if let last = out.last, last.1 &+ 1 >= s {
-                out[out.count - 1].1 = max(last.1, l)
-            } else {
-                out.append((s, l))
-            }
-        }
-        return out
+            return s <= l ? (s, l) : nil
+        })
     }
 
     /// Areas, reserved regions and what lies outside the domains' aperture, sorted and merged.
@@ -56,8 +50,13 @@ extension SimulatedKernel {
         let ap = aperture(ctx, ioas)
         if ap.0 > 0 { all.append((0, ap.0 - 1)) }
         if ap.1 < ULONG_MAX { all.append((ap.1 + 1, ULONG_MAX)) }
+        return SimulatedKernel.merged(all)
+    }
+
+    /// Inclusive ranges sorted, those that overlap or touch as one.
+    static func merged(_ ranges: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {
         var out: [(UInt64, UInt64)] = []
-        for r in all.sorted(by: { $0.0 < $1.0 }) {
+        for r in ranges.sorted(by: { $0.0 < $1.0 }) {
             if let last = out.last, last.1 == ULONG_MAX || last.1 + 1 >= r.0 {
                 out[out.count - 1].1 = max(last.1, r.1)
             } else {

@@ -208,22 +208,17 @@ extension SimulatedKernel {
     /// A new object under the lowest free id ≥ 1 (xa_alloc semantics:
     /// destroyed ids are reused, tombstones are not).
     func newObject<T: SimObject>(_ ctx: IommufdContext, _ make: (UInt32) -> T) -> T {
-        var id: UInt32 = 1
-        while ctx.objects[id] != nil || (!ctx.tombstones.isEmpty && ctx.tombstones.contains(id)) { id += 1 }
+        let id = freeId(ctx)
         let o = make(id)
         ctx.objects[id] = o
         return o
     }
 
-    /// The ids the next `count` new objects would get.
-    func freeIds(_ ctx: IommufdContext, _ count: Int) -> [UInt32] {
-        var out: [UInt32] = []
-        var id: UInt32 = 1
-        while out.count < count {
-            if ctx.objects[id] == nil && !ctx.tombstones.contains(id) { out.append(id) }
-            id += 1
-        }
-        return out
+    /// The lowest free id past `after` (neither alive nor a tombstone): the one a new object gets.
+    func freeId(_ ctx: IommufdContext, after: UInt32 = 0) -> UInt32 {
+        var id = after + 1
+        while ctx.objects[id] != nil || (!ctx.tombstones.isEmpty && ctx.tombstones.contains(id)) { id += 1 }
+        return id
     }
 
     func hold(_ holder: SimObject, _ target: SimObject) {

@@ -88,8 +88,7 @@ extension SimulatedKernel {
         if devFlags & ~MockFlags.all != 0 { return .fail(.EINVAL) }
         // The selftest object and the device take their ids first; the device is bound (in the
         // table) when `id` is looked up, so naming it is EINVAL, not ENOENT (seen on 7.2).
-        let ids = freeIds(ctx, 2)
-        if c.u32(f.id) == ids[1] { return .fail(.EINVAL) }
+        if c.u32(f.id) == freeId(ctx, after: freeId(ctx)) { return .fail(.EINVAL) }
         guard let pt = ctx.objects[c.u32(f.id)] else { return .fail(.ENOENT) }
         guard pt.kind == .ioas || pt.kind == .hwptPaging else { return .fail(.EINVAL) }
         // A new auto domain is added to the IOAS (Domains.swift); an existing one is shared.

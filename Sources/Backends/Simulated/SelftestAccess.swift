@@ -105,11 +105,10 @@ extension SimulatedKernel {
         return pinRange(ioas, iova: iova, length: length, write: write, pin: pin)
     }
 
-    /// The area walk of iommufd_access_rw / _pin_pages over `ioas` (also the HW queue's internal access).
+    /// The area walk of iommufd_access_rw / _pin_pages over `ioas` (also the HW queue's internal access);
+    /// callers have refused an empty or wrapping range.
     func pinRange(_ ioas: IoasObject, iova: UInt64, length: UInt64, write: Bool, pin: Bool) -> Errno? {
-        if length == 0 { return .EINVAL }
-        let (last, o) = iova.addingReportingOverflow(length - 1)
-        if o { return .EOVERFLOW }
+        let last = iova &+ (length &- 1)
         var cursor = iova
         let maps = ioas.mappings.sorted { $0.iova < $1.iova }
         for m in maps where m.iova <= cursor && cursor <= m.iova &+ m.length &- 1 {

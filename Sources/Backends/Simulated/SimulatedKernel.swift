@@ -13,7 +13,7 @@ package final class SimulatedKernel: Backend {
     let pciDevices: [String: SimPciDevice]
     var files: [Int32: OpenFile] = [:]
     /// The first descriptor a process has free (after stdin, stdout and stderr).
-    let nextFd: Int32 = 3
+    static let firstFd: Int32 = 3
     /// Under sim-exec's preload: the process's real descriptors (HostFiles.swift).
     package var host: HostFiles?
     /// O_CLOEXEC for the next file `install` numbers from the host.
@@ -101,7 +101,7 @@ package final class SimulatedKernel: Backend {
         }
         // The lowest free number, as a process gets (0-2 being its standard streams): the same
         // numbers as a real process opening the same files, so a literal descriptor names the same file.
-        var fd = nextFd
+        var fd = SimulatedKernel.firstFd
         while files[fd] != nil { fd += 1 }
         files[fd] = f
         return fd
