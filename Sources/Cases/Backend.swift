@@ -151,18 +151,20 @@ package final class UserMemory {
         return Array(buffers[i].bytes[o..<o + count])
     }
 
-    /// Write into a buffer; false (EFAULT) if the range is not owned.
+    /// Write into a buffer, as copy_to_user does: false (EFAULT) if the range is not owned, after writing the
+    /// part of it that is (x86's copy_to_user copies up to the faulting byte; seen by the fuzzer on 7.2).
     @discardableResult
     package func write(_ addr: UInt64, _ data: [UInt8]) -> Bool {
         if let space { return space.write(addr, data) }
-        guard let i = owner(addr, data.count) else { return data.isEmpty }
-        let o = Int(addr - buffers[i].base)
+        guard !data.isEmpty else { return true }
+        guard let i = owner(addr, 1) else { return false }
+        let o = Int(addr - buffers[i].base), n = min(data.count, buffers[i].bytes.count - o)
         if isReal, let p = UnsafeMutableRawPointer(bitPattern: UInt(addr)) {
-            data.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: data.count) } }
+            data.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: n) } }
         } else {
-            buffers[i].bytes.replaceSubrange(o..<o + data.count, with: data)
+            buffers[i].bytes.replaceSubrange(o..<o + n, with: data.prefix(n))
         }
-        return true
+        return n == data.count
     }
 
     /// The buffer's current bytes (for real memory, what the kernel left there).
