@@ -50,7 +50,18 @@ extension SimulatedKernel {
     func mockReplace(_ ctx: IommufdContext, stdev: UInt32, pt ptField: FieldHandle,
                      _ c: inout Cmd) -> HandlerResult {
         guard let dev = selftestDevice(ctx, stdev) else { return .fail(.ENOENT) }
+        return deviceChange(ctx, dev, pt: ptField, replace: true, &c)
+    }
+
+    /// iommufd_device_attach or _replace of the device itself (IOMMU_NO_PASID) to `pt`, answering the HWPT
+    /// in `pt`. Attaching a device that is attached is EBUSY (its id is in the attachment already: xa_insert)
+    /// whatever `pt` is; replacing the attachment of a device that has none is EINVAL (seen on 7.2).
+    func deviceChange(_ ctx: IommufdContext, _ dev: DeviceObject, pt ptField: FieldHandle, replace: Bool,
+                      _ c: inout Cmd) -> HandlerResult {
         guard let pt = ctx.objects[c.u32(ptField)] else { return .fail(.ENOENT) }
+        guard pt is HwptObject || pt.kind == .ioas else { return .fail(.EINVAL) }
+        if replace && dev.attachedHwpt == 0 { return .fail(.EINVAL) }
+        if !replace && dev.attachedHwpt != 0 { return .fail(.EBUSY) }
         let dirty = dev.mockFlags & MockFlags.noDirty == 0
         if let h = pt as? HwptObject, dev.attachedHwpt != h.id, let e = baseAttachAllowed(ctx, dev, h) {
             return .fail(e)

@@ -37,6 +37,8 @@ extension SimulatedKernel {
             guard ctx.hwpt(want) != nil else { return .fail(.ENOENT) }
             return now == want ? .ok(respond: .none) : .fail(.EINVAL)
         default:
+            // PASID 0 is IOMMU_NO_PASID: the device's own attachment (seen on 7.2).
+            if c.u32(f.pasid) == 0 { return deviceChange(ctx, dev, pt: f.ptId, replace: op == f.replace, &c) }
             let e = pasidChange(ctx, dev, c.u32(f.pasid), pt: c.u32(f.ptId), replace: op == f.replace)
             return e.map { .fail($0) } ?? .ok()
         }
