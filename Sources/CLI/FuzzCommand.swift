@@ -101,11 +101,14 @@ struct FuzzCommand: ParsableCommand {
               + (simMutation.map { " --sim-mutation \($0)" } ?? ""))
         var findings: [FuzzFinding] = []
         let started = Date()
+        // Each finding is printed and saved as it comes: a run that fails later (an executor gone) keeps it.
         let stats = try engine.run(seed: seed, limits: limits) { f in
             findings.append(f)
             print("finding \(findings.count): sequence \(f.sequence), \(f.disagreement) "
                   + "(\(f.originalLength) calls minimised to \(f.calls.count); "
                   + String(format: "%.1f s into the run)", Date().timeIntervalSince(started)))
+            print(f.caseJSON.rendered())
+            try? write(findings)
         }
         try write(findings)
         print(String(format: "fuzz: %d calls in %.2f s (%.0f calls/s), %d sequences, %d probe ioctls, %d findings",
@@ -146,7 +149,6 @@ struct FuzzCommand: ParsableCommand {
 
     func write(_ findings: [FuzzFinding]) throws {
         let text = JSONValue.array(findings.map(\.caseJSON)).rendered() + "\n"
-        for f in findings { print(f.caseJSON.rendered()) }
         do {
             try text.write(toFile: out + "/findings.json", atomically: true, encoding: .utf8)
         } catch {
