@@ -25,8 +25,19 @@ package struct Generator: Sendable {
             b.put(i, Values.draw(f, valid: rng.chance(valid), state, &rng))
         }
         if rng.chance(constructive ? 97 : 60) { hints.apply(vocabulary.roles[index], &b, state, &rng) }
+        if case .map(_, _, _, _, let file?) = vocabulary.roles[index] { breakFileCycle(&b, file.fd, &rng) }
         size(&b, valid: constructive || rng.chance(70), &rng)
         return b.call(serial: serial, op: index, null: rng.chance(1))
+    }
+
+    /// `Explained.fileCycle`: MAP_FILE never gets a descriptor that holds the iommufd (the iommufd
+    /// itself, or a queue or access a call returned) but one nobody opened.
+    func breakFileCycle(_ b: inout CallBuilder, _ fd: Int, _ rng: inout FuzzRandom) {
+        guard let p = b.patches.first(where: { $0.field == fd }) else { return }
+        switch p.symbol {
+        case .iommufd, .fd: b.set(fd, rng.chance(50) ? 0xffff_ffff : 1000 + UInt64(rng.below(100)))
+        case .output, .buffer: return
+        }
     }
 
     /// The size word: mostly sizeof; else 0, just the word, around the

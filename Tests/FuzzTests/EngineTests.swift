@@ -44,4 +44,23 @@ import Testing
             #expect(fields.count <= 1, "\(fields)")
         }
     }
+
+    /// `Explained.fileCycle`: MAP_FILE is generated, with many descriptors, but never one that holds the
+    /// iommufd (a context mapping its own file leaks when closed).
+    @Test func mapFileNeverMapsTheIommufd() throws {
+        let pair = SimPair(reference: false)
+        let ops = pair.engine.vocabulary.ops
+        let mapFile = try #require(ops.firstIndex { $0.name == "IOMMU_IOAS_MAP_FILE" })
+        let fd = try #require(ops[mapFile].field("fd"))
+        let calls = (0..<400).flatMap { pair.engine.generated(seed: 3, index: $0).calls }.filter { $0.op == mapFile }
+        #expect(calls.count > 20)
+        let holding = calls.filter { c in
+            switch c.patch(for: fd) {
+            case .iommufd?, .fd?: return true
+            default: return false
+            }
+        }
+        #expect(holding.count == 0, "\(holding.count) of \(calls.count) MAP_FILE calls map the iommufd")
+    }
 }
+

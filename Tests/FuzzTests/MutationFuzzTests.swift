@@ -9,7 +9,7 @@ import Testing
 @Suite struct MutationFuzzTests {
     static let seed: UInt64 = 2
     /// Calls the search may take (a few seconds of a debug build).
-    static let budget = 30_000
+    static let budget = 50_000
 
     @Test(arguments: SimMutation.allCases)
     func everyMutationIsFoundAndReplayed(_ m: SimMutation) throws {
