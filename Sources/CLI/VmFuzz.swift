@@ -38,10 +38,13 @@ struct VmFuzz {
     }
 
     /// The guest's command: one executor per mailbox, each stopping after 120 s without a request, then
-    /// the kernel's log; the status is 0 only if every executor stopped cleanly.
+    /// the kernel's log and how many selftest mock devices are left once every iommufd is closed; the
+    /// status is 0 only if every executor stopped cleanly.
     var guestCommand: [String] {
         let script = #"exe=$0 log=$1; shift; pids=; for m; do "$exe" "$m" 120 & pids="$pids $!"; done; "#
-            + #"s=0; for p in $pids; do wait $p; s=$(( s | $? )); done; dmesg >"$log" 2>&1; exit $s"#
+            + #"s=0; for p in $pids; do wait $p; s=$(( s | $? )); done; "#
+            + #"{ dmesg; printf '\#(FuzzLeftovers.marker) %s\n' "$(ls /sys/bus/iommufd_mock/devices | wc -l)"; } "#
+            + #">"$log" 2>&1; exit $s"#
         return ["/bin/sh", "-c", script, executor, kernelLog] + mailboxes
     }
 
@@ -66,8 +69,10 @@ struct VmFuzz {
         }
         let status = vm.wait()
         let dmesg = try? String(contentsOfFile: kernelLog, encoding: .utf8)
+        // The log stays beside the run's other output; the mailbox goes.
+        if let dmesg { try? dmesg.write(toFile: plan.outDir + "/kernel.log", atomically: true, encoding: .utf8) }
         try? FileManager.default.removeItem(atPath: mailbox)
-        let clean = try dmesg.map { try FuzzKernelLog(fixtures: plan.fixtures).check($0) }
+        let clean = try dmesg.map { try FuzzKernelLog(fixtures: plan.fixtures).check($0) && FuzzLeftovers.check($0) }
         if let failure { throw failure }
         if status != 0 {
             FileHandle.standardError.write(Data("vm -- fuzz: the guest's executor ended with status \(status)\n".utf8))

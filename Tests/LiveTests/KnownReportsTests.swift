@@ -45,4 +45,20 @@ struct KnownReports {
     @Test func aMissingListIsBadInput() {
         #expect(throws: (any Error).self) { try FuzzKernelLog(fixtures: "/nonexistent") }
     }
+
+    /// A guest run out of memory (as a context leak makes it) is a report like any other.
+    @Test func outOfMemoryIsAReport() throws {
+        let log = try FuzzKernelLog(fixtures: KnownReports.fixtures)
+        let oom = "[  209.2] Out of memory: Killed process 79 (uapi-fuzz-exec) total-vm:90704kB\n[  209.3] x"
+        #expect(FuzzKernelLog.reports(oom).count == 1)
+        #expect(!log.check(oom))
+    }
+
+    /// Mock devices left once every iommufd is closed fail the run; none left, or no count, pass.
+    @Test func leftoverMockDevicesFail() {
+        let m = FuzzLeftovers.marker
+        #expect(!FuzzLeftovers.check("[ 1.0] boot\n\(m) 3\n"))
+        #expect(FuzzLeftovers.check("[ 1.0] boot\n\(m) 0\n"))
+        #expect(FuzzLeftovers.check("[ 1.0] boot\n"))
+    }
 }

@@ -50,7 +50,8 @@ package final class KernelLog {
 
     static let reportStarts = ["WARNING:", "BUG:", "BUG ", "KASAN", "general protection fault", "Oops",
                                "Kernel panic", "kernel BUG", "list_add corruption", "list_del corruption",
-                               "UBSAN:", "refcount_t:", "INFO: possible", "INFO: task", "kmemleak:", "Unable to handle"]
+                               "UBSAN:", "refcount_t:", "INFO: possible", "INFO: task", "kmemleak:", "Unable to handle",
+                               "Out of memory:", "rcu: INFO:"]
 
     package static func isReport(_ message: String) -> Bool {
         let m = message.drop { $0 == " " }
