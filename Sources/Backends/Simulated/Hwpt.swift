@@ -288,9 +288,10 @@ extension SimulatedKernel {
         let named = o.kind == .hwptNested || (o.kind == .viommu && f.target.names("viommu"))
         if !named { return out(0, f.target.checkedAfterLookup ? .EINVAL : .ENOENT) }
         // The mock's vIOMMU allocates its copy of the array first: kzalloc refuses more than
-        // KMALLOC_MAX_SIZE (4 MiB) before the type is checked (seen on 7.2 by the fuzzer).
+        // KMALLOC_MAX_SIZE (4 MiB) before the type is checked, and returns before it counts an entry: the
+        // entry_num written back is the one asked (seen on 7.2 by the fuzzer).
         let entryBytes = UInt64(num) * UInt64(Selftest.viommuInvalidateSize)
-        if o.kind == .viommu && num != 0 && entryBytes > Selftest.kmallocMax { return out(0, .ENOMEM) }
+        if o.kind == .viommu && num != 0 && entryBytes > Selftest.kmallocMax { return out(num, .ENOMEM) }
         if c[f.dataType] != f.dataSelftest { return out(0, .EINVAL) }
         // An empty array of the right type only validates the type.
         if num == 0 { return out(0, nil) }
