@@ -29,6 +29,10 @@ package enum Explained: String, CaseIterable, Sendable {
     /// The simulator takes user memory as never contiguous (EFAULT); a kernel that found the pages
     /// contiguous by chance answers OK, and that sequence is not judged past the call.
     case physicalContiguity = "physical-contiguity"
+    /// A HW queue's page array between the simulator's kvzalloc limit (512 MiB: the lane's 1 GiB guest) and
+    /// INT_MAX: whether the kernel can allocate it depends on its free memory. The simulator says ENOMEM; a
+    /// kernel that answered otherwise is not judged past the call.
+    case guestMemory = "guest-memory"
     /// IOMMU_IOAS_MAP_FILE is not given a descriptor that holds the iommufd. The kernel keeps a mapped
     /// file for as long as the mapping, so the context would hold itself: closing the iommufd then never
     /// releases it, and every object it holds (selftest mock devices, domains) leaks for good. A kernel
@@ -36,8 +40,10 @@ package enum Explained: String, CaseIterable, Sendable {
     case fileCycle = "file-cycle"
 
     /// Whether a call's different outcomes are this difference: the sequence's verdict stops there.
-    static func endsJudging(_ op: FuzzOp, _ a: SyscallResult, _ b: SyscallResult) -> Bool {
-        op.name == "IOMMU_HW_QUEUE_ALLOC" && a.failed && a.errno == .EFAULT && !b.failed
+    package static func endsJudging(_ op: FuzzOp, _ a: SyscallResult, _ b: SyscallResult) -> Bool {
+        guard op.name == "IOMMU_HW_QUEUE_ALLOC", a.failed else { return false }
+        if a.errno == .EFAULT { return !b.failed }  // physicalContiguity
+        return a.errno == .ENOMEM && !(b.failed && b.errno == .ENOMEM)  // guestMemory
     }
 
     /// The selftest ops `dmabufTestOp` keeps out of the calls.
@@ -54,6 +60,8 @@ package enum Explained: String, CaseIterable, Sendable {
         case .tableClasses: return "the object table is compared as ENOENT / EINVAL / OK under HWPT_INVALIDATE"
         case .physicalContiguity: return "a HW queue over several pages needs physically contiguous memory, which "
             + "user memory is only by chance; the simulator says EFAULT"
+        case .guestMemory: return "a HW queue page array past 512 MiB is ENOMEM in the lane's 1 GiB guest; "
+            + "a kernel with more memory may allocate it, and that sequence is not judged past the call"
         case .fileCycle: return "MAP_FILE of a descriptor holding the iommufd is not generated: the context "
             + "would hold itself and leak when closed (a 7.2 kernel bug)"
         }

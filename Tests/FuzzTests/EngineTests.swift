@@ -62,5 +62,20 @@ import Testing
         }
         #expect(holding.count == 0, "\(holding.count) of \(calls.count) MAP_FILE calls map the iommufd")
     }
+
+    /// A HW queue's outcome that depends on the kernel's memory (`guest-memory`) or page allocator
+    /// (`physical-contiguity`) ends judging; the same ENOMEM on both sides, or another call, does not.
+    @Test func machineDependentQueueOutcomesEndJudging() throws {
+        let ops = SimPair(reference: false).engine.vocabulary.ops
+        let queue = try #require(ops.first { $0.name == "IOMMU_HW_QUEUE_ALLOC" })
+        let other = try #require(ops.first { $0.name == "IOMMU_IOAS_ALLOC" })
+        #expect(Explained.endsJudging(queue, .fail(.ENOMEM), .fail(.ENOENT)))
+        #expect(Explained.endsJudging(queue, .fail(.ENOMEM), .ok()))
+        #expect(Explained.endsJudging(queue, .fail(.EFAULT), .ok()))
+        #expect(!Explained.endsJudging(queue, .fail(.ENOMEM), .fail(.ENOMEM)))
+        #expect(!Explained.endsJudging(queue, .fail(.EFAULT), .fail(.EINVAL)))
+        #expect(!Explained.endsJudging(queue, .ok(), .fail(.ENOMEM)))
+        #expect(!Explained.endsJudging(other, .fail(.ENOMEM), .ok()))
+    }
 }
 

@@ -169,7 +169,8 @@ extension SimulatedKernel {
         let ioas = ctx.hwpt(vi.holds.first ?? 0).flatMap { ctx.ioas($0.ioasId) }
         let pages = (span + Fixed.page - 1) / Fixed.page * Fixed.page
         // Its page array is one kvzalloc (ENOMEM): kvmalloc refuses more than INT_MAX bytes, and the lane's
-        // 1 GiB guest cannot give more than half of that (a 1 GiB array failed there, seen by the fuzzer).
+        // 1 GiB guest cannot give more than half of that (a 1 GiB array failed there, seen by the fuzzer; a
+        // machine with more memory may: the fuzzer's Explained.guestMemory).
         if pages / Fixed.page > SimulatedKernel.kvzallocLimit / 8 { return .fail(.ENOMEM) }
         guard let ioas else { return .fail(.ENOENT) }
         if let e = pinRange(ioas, iova: base & ~(Fixed.page - 1), length: pages, write: false, pin: true) {
