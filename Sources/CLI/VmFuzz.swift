@@ -72,7 +72,10 @@ struct VmFuzz {
         // The log stays beside the run's other output; the mailbox goes.
         if let dmesg { try? dmesg.write(toFile: plan.outDir + "/kernel.log", atomically: true, encoding: .utf8) }
         try? FileManager.default.removeItem(atPath: mailbox)
-        let clean = try dmesg.map { try FuzzKernelLog(fixtures: plan.fixtures).check($0) && FuzzLeftovers.check($0) }
+        let clean = try dmesg.map { log in
+            let reports = try FuzzKernelLog(fixtures: plan.fixtures).check(log), left = FuzzLeftovers.check(log)
+            return reports && left  // both print what they found
+        }
         if let failure { throw failure }
         if status != 0 {
             FileHandle.standardError.write(Data("vm -- fuzz: the guest's executor ended with status \(status)\n".utf8))
