@@ -60,13 +60,19 @@ static void store(uint8_t *p, uint32_t at, uint32_t width, uint32_t len, uint64_
 		p[at + i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A slot's base is 2 MiB-aligned and, like every simulated buffer's, never has its low 32 bits 0: a pointer
+ * read through another member of a union (a flags word, an id, a descriptor) must not be 0 on this side only
+ * (seen by the fuzzer on 7.2: ACCESS_RW's flags over ACCESS_PAGES' uptr). */
 static int reserve(struct slot *sl, size_t mapped)
 {
-	size_t length = mapped + PAGE + ALIGN;
+	size_t length = mapped + PAGE + 2 * ALIGN;
 	void *start = mmap(NULL, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (start == MAP_FAILED)
 		return -1;
-	*sl = (struct slot){ start, (uint8_t *)(((uintptr_t)start + ALIGN - 1) / ALIGN * ALIGN), length, 0, 0 };
+	uintptr_t base = ((uintptr_t)start + ALIGN - 1) / ALIGN * ALIGN;
+	if ((base & 0xffffffffu) == 0)
+		base += ALIGN;
+	*sl = (struct slot){ start, (uint8_t *)base, length, 0, 0 };
 	return 0;
 }
 

@@ -100,15 +100,22 @@ package final class UserMemory {
         return base
     }
 
+    /// Where a real buffer reserved at `start` begins: the next 2 MiB boundary, but never one whose low 32 bits
+    /// are 0, as for simulated buffers (nextBase): a pointer read through another union member (a flags word,
+    /// an id) must not be 0 on one side only (uapi-fuzz-exec's reserve() does the same).
+    package static func base(from start: UInt64) -> UInt64 {
+        let aligned = (start + alignment - 1) / alignment * alignment
+        return aligned & 0xffff_ffff == 0 ? aligned + alignment : aligned
+    }
+
     /// `mapped` bytes, read-write, at a 2 MiB boundary, followed by an
     /// unmapped page: reserve it all PROT_NONE, then open up the buffer.
     private static func map(_ mapped: Int) -> (base: UnsafeMutableRawPointer, start: UnsafeMutableRawPointer,
                                                 length: Int)? {
-        let length = mapped + page + Int(alignment)
+        let length = mapped + page + 2 * Int(alignment)
         guard let start = mmap(nil, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               start != MAP_FAILED else { return nil }
-        let raw = UInt(bitPattern: start)
-        let aligned = (raw + UInt(alignment) - 1) / UInt(alignment) * UInt(alignment)
+        let aligned = UInt(base(from: UInt64(UInt(bitPattern: start))))
         guard let base = UnsafeMutableRawPointer(bitPattern: aligned),
               mprotect(base, mapped, PROT_READ | PROT_WRITE) == 0 else {
             _ = munmap(start, length)
