@@ -35,7 +35,7 @@ package struct Generator: Sendable {
     func breakFileCycle(_ b: inout CallBuilder, _ fd: Int, _ rng: inout FuzzRandom) {
         guard let p = b.patches.first(where: { $0.field == fd }) else { return }
         switch p.symbol {
-        case .iommufd, .fd: b.set(fd, rng.chance(50) ? 0xffff_ffff : 1000 + UInt64(rng.below(100)))
+        case .iommufd, .fd: b.set(fd, Values.unopenedFd(&rng))
         case .output, .buffer: return
         }
     }

@@ -95,7 +95,12 @@ struct Values {
     static func fd(valid: Bool, _ state: FuzzState, _ rng: inout FuzzRandom) -> Draw {
         if valid || rng.chance(30) { return .symbol(.iommufd) }
         if rng.chance(40), let f = rng.pick(state.fds) { return .symbol(f) }
-        return .int(rng.chance(50) ? 0xffff_ffff : 1000 + UInt64(rng.below(100)))
+        return .int(unopenedFd(&rng))
+    }
+
+    /// A descriptor no process has open: -1 as a u32, or one of 1000...1099.
+    static func unopenedFd(_ rng: inout FuzzRandom) -> UInt64 {
+        rng.chance(50) ? 0xffff_ffff : 1000 + UInt64(rng.below(100))
     }
 
     /// Addresses nothing is mapped at: NULL, the first pages, the kernel half, non-canonical.
